@@ -1,0 +1,3 @@
+from deepscope.cli.main import main
+
+main()

@@ -1,0 +1,22 @@
+"""`deepscope evaluate RUN [--split test]`: the saved model's metrics on a split of the run's data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from deepscope.cli.main import app
+from deepscope.cli.output import print_metrics
+
+
+@app.command()
+def evaluate(
+    run: Path = typer.Argument(..., help="a run directory"),
+    split: str = typer.Option("test", help="train, val or test"),
+) -> None:
+    """Re-load the run's data and model and print its metrics on a split (written to evaluation.json)."""
+    from deepscope.evaluation import evaluate_run
+
+    metrics = evaluate_run(run, split)
+    print_metrics({split: metrics})

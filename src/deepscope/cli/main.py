@@ -1,0 +1,55 @@
+"""The `deepscope` command: thin wrappers over the Python API, one module per command.
+
+A user's mistake (`UserError`) is printed as one message and exits with code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.text import Text
+
+from deepscope.errors import UserError
+
+app = typer.Typer(
+    name="deepscope",
+    help="Deep learning you can see into: train, evaluate and predict from a YAML config.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+stderr = Console(stderr=True)
+
+
+def register() -> None:
+    from deepscope.cli import datasets, demo, evaluate, predict, train  # noqa: F401  (each adds its command)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[RichHandler(console=stderr, show_path=False, show_time=False)])
+    register()
+    try:
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except UserError as error:
+        stderr.print(Text.assemble(("error: ", "bold red"), str(error)), soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        stderr.print("interrupted; continue a run with `deepscope train --resume RUN_DIR`")
+        sys.exit(130)
+    except Exception as error:  # click's own usage errors carry exit codes; anything else is a bug
+        import click
+
+        if isinstance(error, click.exceptions.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        if isinstance(error, click.exceptions.Exit):
+            sys.exit(error.exit_code)
+        if isinstance(error, click.exceptions.Abort):
+            sys.exit(1)
+        raise

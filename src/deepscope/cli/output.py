@@ -1,0 +1,32 @@
+"""Tables of metrics for the console."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def print_metrics(metrics: dict[str, dict[str, Any]], console: Console | None = None) -> None:
+    """One row per metric, one column per split; lists (confusion matrices) are left to the run files."""
+    console = console or Console()
+    splits = list(metrics)
+    names = [k for k in dict.fromkeys(k for values in metrics.values() for k in values) if _scalar(metrics, k)]
+    table = Table(title="metrics", show_edge=False)
+    table.add_column("metric")
+    for split in splits:
+        table.add_column(split, justify="right")
+    for name in names:
+        table.add_row(name, *(_format(metrics[s].get(name)) for s in splits))
+    console.print(table)
+
+
+def _scalar(metrics: dict[str, dict[str, Any]], name: str) -> bool:
+    return all(isinstance(v.get(name), (int, float, type(None))) for v in metrics.values())
+
+
+def _format(value: Any) -> str:
+    if value is None:
+        return ""
+    return str(value) if isinstance(value, int) else f"{value:.4f}"

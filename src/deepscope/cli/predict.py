@@ -1,0 +1,30 @@
+"""`deepscope predict RUN INPUT`: predictions for an image, a folder of images or a CSV file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from deepscope.cli.main import app
+
+
+@app.command()
+def predict(
+    run: Path = typer.Argument(..., help="a finished run directory"),
+    source: Path = typer.Argument(..., metavar="INPUT", help="an image file, a folder of images, or a CSV/TSV file"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="CSV to write (default: RUN/predictions.csv)"),
+) -> None:
+    """Predict with a trained model; writes one row per example with the prediction and class probabilities."""
+    from deepscope.prediction import predict_path, write_predictions
+
+    rows, names = predict_path(run, source)
+    target = output or run / "predictions.csv"
+    write_predictions(target, names, rows)
+    for name, row in list(zip(names, rows))[:10]:
+        shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items() if k != "probabilities"}
+        typer.echo(f"{name}: {shown}")
+    if len(rows) > 10:
+        typer.echo(f"... {len(rows) - 10} more")
+    typer.echo(f"predictions: {target}")

@@ -1,0 +1,27 @@
+"""`deepscope train CONFIG [key.path=value ...]` and `deepscope train --resume RUN_DIR`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from deepscope.cli.main import app
+from deepscope.cli.output import print_metrics
+
+
+@app.command()
+def train(
+    config: Optional[Path] = typer.Argument(None, help="YAML config, e.g. examples/mnist.yaml"),
+    overrides: Optional[list[str]] = typer.Argument(None, help="dotted overrides, e.g. train.epochs=3"),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="continue this run directory from its last checkpoint"),
+) -> None:
+    """Train a model from a config; the run directory holds the model, metrics and checkpoints."""
+    from deepscope.pipeline import train as run_training
+
+    if config is not None and "=" in str(config) and not config.exists():
+        overrides, config = [str(config), *(overrides or [])], None  # `--resume RUN epochs=5`: no config given
+    run = run_training(config, overrides or None, resume=resume)
+    print_metrics(run.metrics)
+    typer.echo(f"run directory: {run.dir}")

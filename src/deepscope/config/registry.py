@@ -1,0 +1,54 @@
+"""Registries map the names used in configs to the objects that implement them.
+
+Each object registers where it is defined::
+
+    ENCODERS = Registry("encoder")
+
+    @ENCODERS.register("cnn")
+    class CnnEncoder(Encoder): ...
+
+    ENCODERS.get("cnn")  # -> CnnEncoder; an unknown name raises ConfigError listing the known ones
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Generic, Iterator, TypeVar
+
+from deepscope.errors import ConfigError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        def add(obj: T) -> T:
+            if name in self._items:
+                raise RuntimeError(f"{self.kind} {name!r} is registered twice")
+            self._items[name] = obj
+            return obj
+
+        return add
+
+    def get(self, name: str, *, where: str = "") -> T:
+        if name not in self._items:
+            place = f"{where}: " if where else ""
+            raise ConfigError(
+                f"{place}unknown {self.kind} {name!r}; choose one of: {', '.join(self.names())}"
+            )
+        return self._items[name]
+
+    def names(self) -> list[str]:
+        return sorted(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def items(self) -> list[tuple[str, T]]:
+        return [(name, self._items[name]) for name in self.names()]

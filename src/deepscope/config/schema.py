@@ -1,0 +1,161 @@
+"""The typed config: `data`, `model`, `train` and `run` sections.
+
+Every section forbids unknown keys, so a typo (`train.epocs`) is an error that names its path instead of a
+setting silently ignored. Options that belong to a registered object (an encoder's `filters`, an
+optimizer's `momentum`) stay as free dicts here and are checked by that object, because `config` must not
+import `models` or `train` (see DESIGN.md, dependency direction).
+
+Compact forms are accepted where a person would write them: `optimizer: adam` means `{name: adam}`,
+`encoder: cnn` means `{name: cnn}`, `inputs: {image: image}` means `{image: {type: image}}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def named(value: Any) -> Any:
+    """`adam` -> `{name: adam}`; a dict passes through (copied, so callers may pop from it)."""
+    if isinstance(value, str):
+        return {"name": value}
+    return dict(value) if isinstance(value, dict) else value
+
+
+class FeatureSpec(Section):
+    """One column and how to treat it. Options other than `type` go to the feature (e.g. `size` for images)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str | None = None
+
+
+def feature_specs(value: Any) -> Any:
+    """`{image: image}` -> `{image: {type: image}}`; a list of names -> types inferred."""
+    if isinstance(value, list):
+        return {name: {} for name in value}
+    if isinstance(value, dict):
+        return {name: ({"type": spec} if isinstance(spec, str) else spec or {}) for name, spec in value.items()}
+    return value
+
+
+class SplitConfig(Section):
+    """How to make the splits a source does not give. Fractions of the whole (or of train, for `val` when
+    the source gives a test split)."""
+
+    val: float = Field(0.1, ge=0.0, lt=1.0)
+    test: float = Field(0.2, ge=0.0, lt=1.0)
+    seed: int = 0
+    stratify: bool = True
+
+
+class AugmentConfig(Section):
+    """Batched, on-device augmentation of image inputs, applied to training batches only."""
+
+    flip: Literal["none", "horizontal", "vertical", "both"] = "none"
+    shift: int = Field(0, ge=0, description="random translation, in pixels, up to this many each way")
+
+
+class DataConfig(Section):
+    source: str
+    inputs: dict[str, FeatureSpec] = Field(default_factory=dict)
+    outputs: dict[str, FeatureSpec] = Field(default_factory=dict)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    delimiter: str | None = None
+    limit: int | None = Field(None, ge=1, description="use at most this many training rows (quick trials)")
+
+    _specs = field_validator("inputs", "outputs", mode="before")(classmethod(lambda cls, v: feature_specs(v)))
+
+
+class ComponentSpec(Section):
+    """A registered component by name, with its options (checked by the component itself)."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str | None = Field(None, description="registered name; None picks the default for the data")
+
+
+class OptimizerSpec(ComponentSpec):
+    name: str | None = "adam"
+    lr: float = Field(1e-3, gt=0.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+
+
+class ScheduleSpec(ComponentSpec):
+    name: str | None = "onecycle"
+
+
+class CombinerConfig(Section):
+    hidden: list[int] = Field(default_factory=list, description="sizes of dense layers after concatenation")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    activation: str = "relu"
+
+
+class ModelConfig(Section):
+    encoder: ComponentSpec | None = None
+    encoders: dict[str, ComponentSpec] = Field(default_factory=dict)
+    layers: list[Any] | None = None
+    combiner: CombinerConfig = Field(default_factory=CombinerConfig)
+
+    _named = field_validator("encoder", mode="before")(classmethod(lambda cls, v: named(v)))
+
+    @field_validator("encoders", mode="before")
+    @classmethod
+    def _named_each(cls, value: Any) -> Any:
+        return {k: named(v) for k, v in value.items()} if isinstance(value, dict) else value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "ModelConfig":
+        if self.layers is not None and (self.encoder is not None or self.encoders):
+            raise ValueError("give either `layers` (a plain layer list) or `encoder`/`encoders`, not both")
+        return self
+
+
+class EarlyStoppingConfig(Section):
+    patience: int = Field(5, ge=1)
+    monitor: str | None = None
+    min_delta: float = Field(0.0, ge=0.0)
+
+
+class TrainConfig(Section):
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(128, ge=1)
+    eval_batch_size: int | None = Field(None, ge=1)
+    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
+    schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
+    grad_clip: float | None = Field(None, gt=0.0, description="clip the global gradient norm to this")
+    early_stopping: EarlyStoppingConfig | None = None
+    monitor: str | None = Field(None, description="metric that picks the best checkpoint, e.g. val.loss")
+    checkpoint_every: int | None = Field(None, ge=1, description="also checkpoint every N steps")
+    seed: int = 0
+    deterministic: bool = False
+    device: str = "auto"
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    log_every: int = Field(50, ge=1, description="steps between progress updates (each one syncs the device)")
+
+    _named = field_validator("optimizer", "schedule", mode="before")(classmethod(lambda cls, v: named(v)))
+
+    @field_validator("early_stopping", mode="before")
+    @classmethod
+    def _patience_only(cls, value: Any) -> Any:
+        if value is True:
+            return {}
+        if value is False:
+            return None
+        return {"patience": value} if isinstance(value, int) else value
+
+
+class RunConfig(Section):
+    root: str = "runs"
+    name: str | None = None
+
+
+class Config(Section):
+    data: DataConfig
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    run: RunConfig = Field(default_factory=RunConfig)

@@ -1,0 +1,6 @@
+"""Feature types, one per file, registered in `FEATURES` by the name configs use."""
+
+from deepscope.data.features.base import FEATURES, Feature
+from deepscope.data.features import binary, category, image, number  # noqa: F401  (registration)
+
+__all__ = ["FEATURES", "Feature"]

@@ -1,0 +1,114 @@
+"""From a `data:` config to fitted features and tensors per split.
+
+    prepared = prepare_data(load_config("examples/mnist.yaml").data)
+    prepared.splits["train"]          # TensorData with one tensor per input and output column
+    prepared.inputs["image"].state()  # fitted feature state, saved with the model
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from deepscope.config.schema import DataConfig
+from deepscope.data.augment.images import ImageAugment
+from deepscope.data.dataset import TensorData
+from deepscope.data.features import FEATURES, Feature
+from deepscope.data.sources import load_source
+from deepscope.data.sources.base import RawData
+from deepscope.data.sources.csv_table import infer_feature_type
+from deepscope.data.splits import make_splits
+from deepscope.errors import DataError
+
+log = logging.getLogger("deepscope")
+
+
+@dataclass
+class PreparedData:
+    inputs: dict[str, Feature]
+    outputs: dict[str, Feature]
+    splits: dict[str, TensorData]
+    raw: RawData  # the raw values per split, for showing examples and re-encoding with saved features
+
+    @property
+    def features(self) -> dict[str, Feature]:
+        return {**self.inputs, **self.outputs}
+
+    def sizes(self) -> dict[str, int]:
+        return {name: len(data) for name, data in self.splits.items()}
+
+
+def prepare_data(config: DataConfig) -> PreparedData:
+    """Load the source, resolve feature types, split, fit features on train, and encode every split."""
+    raw, inputs, outputs = load_splits(config)
+    features = {**inputs, **outputs}
+    train = raw.splits["train"]
+    for name, feature in features.items():
+        feature.fit(train[name])
+    splits = {split: encode_columns(features, columns) for split, columns in raw.splits.items()}
+    images = [name for name, f in inputs.items() if f.kind == "image"]
+    augment = config.augment
+    if images and (augment.flip != "none" or augment.shift):
+        splits["train"].transform = ImageAugment(images, flip=augment.flip, shift=augment.shift)
+    return PreparedData(inputs, outputs, splits, raw)
+
+
+def load_splits(config: DataConfig) -> tuple[RawData, dict[str, Feature], dict[str, Feature]]:
+    """The raw splits, and unfitted input and output features with their types resolved."""
+    source_options = {"delimiter": config.delimiter} if config.delimiter else {}
+    raw = load_source(config.source, **source_options)
+    outputs = resolve_features(config.outputs or raw.outputs, raw, "data.outputs")
+    if not outputs:
+        raise DataError(
+            f"data.outputs: say which column to predict, e.g. outputs: {{label: category}}; "
+            f"columns in {config.source}: {', '.join(raw.columns)}"
+        )
+    default_inputs = raw.inputs or {c: {} for c in raw.columns if c not in outputs}
+    inputs = resolve_features(config.inputs or default_inputs, raw, "data.inputs")
+    raw = _limit(raw, config.limit)
+    stratify = next((n for n, f in outputs.items() if f.type in ("category", "binary")), None)
+    raw = make_splits(
+        raw, val=config.split.val, test=config.split.test, seed=config.split.seed,
+        stratify=stratify if config.split.stratify else None,
+    )
+    return raw, inputs, outputs
+
+
+def resolve_features(specs: dict[str, Any], raw: RawData, where: str) -> dict[str, Feature]:
+    """Check the named columns exist and build a (not yet fitted) feature for each, inferring missing types."""
+    features = {}
+    train = raw.splits["train"]
+    for name, spec in specs.items():
+        options = _spec_dict(spec)
+        if name not in train:
+            raise DataError(
+                f"{where}: no column {name!r} in the data; columns are: {', '.join(raw.columns)}"
+            )
+        kind = options.pop("type", None) or raw.inputs.get(name) or raw.outputs.get(name)
+        kind = kind or infer_feature_type(np.asarray(train[name]))
+        features[name] = FEATURES.get(kind, where=f"{where}.{name}.type")(name, options, where=where)
+    return features
+
+
+def _spec_dict(spec: Any) -> dict[str, Any]:
+    if isinstance(spec, str):
+        return {"type": spec}
+    if hasattr(spec, "model_dump"):
+        return {k: v for k, v in spec.model_dump().items() if v is not None}
+    return dict(spec or {})
+
+
+def encode_columns(features: dict[str, Feature], columns: dict[str, Any]) -> TensorData:
+    return TensorData({name: feature.encode(columns[name]) for name, feature in features.items()})
+
+
+def _limit(raw: RawData, limit: int | None) -> RawData:
+    if limit is None or raw.size("train") <= limit:
+        return raw
+    log.info("data.limit: using the first %d of %d training rows", limit, raw.size("train"))
+    splits = dict(raw.splits)
+    splits["train"] = {k: v[:limit] for k, v in raw.splits["train"].items()}
+    return RawData(splits, raw.inputs, raw.outputs, raw.skipped, raw.description)

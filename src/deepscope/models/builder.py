@@ -1,0 +1,125 @@
+"""Build the model a config describes: inputs -> encoder per input group -> combiner -> head per output.
+
+Inputs are grouped by kind: each image input gets its own encoder, and all tabular columns (numbers,
+categories, binaries) share one. The builder sees only feature *descriptions* (plain dicts), so a saved
+model is rebuilt from `model.json` without touching the data.
+
+    model = build_model({"encoder": {"name": "cnn"}}, inputs, outputs)
+    outputs = model(batch)            # {"label": logits (B, 10)}
+    loss = model.loss(outputs, batch)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from deepscope.errors import ConfigError
+from deepscope.metrics import Metric
+from deepscope.models.encoders import DEFAULT_ENCODER, ENCODERS
+from deepscope.models.heads import HEADS
+from deepscope.models.layers.activations import activation
+
+Batch = dict[str, torch.Tensor]
+
+
+class Combiner(nn.Module):
+    """Concatenate the encoders' outputs, then optional dense layers: (B, sum D_i) -> (B, output_size)."""
+
+    def __init__(self, sizes: list[int], *, hidden: list[int] = (), dropout: float = 0.0, activation_name: str = "relu"):
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = sum(sizes)
+        for units in hidden:
+            layers += [nn.Linear(width, units), activation(activation_name, where="model.combiner.activation")]
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            width = units
+        self.layers = nn.Sequential(*layers)
+        self.output_size = width
+
+    def forward(self, encoded: list[torch.Tensor]) -> torch.Tensor:
+        h = encoded[0] if len(encoded) == 1 else torch.cat(encoded, dim=1)
+        return self.layers(h)
+
+
+class DeepscopeModel(nn.Module):
+    """A plain `nn.Module`: `model(batch)` maps a dict of input tensors to a dict of raw outputs per head."""
+
+    def __init__(self, encoders: dict[str, nn.Module], groups: dict[str, list[str]], combiner: Combiner,
+                 heads: dict[str, nn.Module]):
+        super().__init__()
+        self.encoders = nn.ModuleDict(encoders)
+        self.groups = groups  # encoder name -> the input columns it reads
+        self.combiner = combiner
+        self.heads = nn.ModuleDict(heads)
+
+    def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
+        encoded = [encoder(batch) for encoder in self.encoders.values()]
+        h = self.combiner(encoded)
+        return {name: head(h) for name, head in self.heads.items()}
+
+    def loss(self, outputs: dict[str, torch.Tensor], batch: Batch) -> torch.Tensor:
+        losses = [head.loss(outputs[name], batch[name]) for name, head in self.heads.items()]
+        return losses[0] if len(losses) == 1 else torch.stack(losses).sum()
+
+    def metrics(self) -> dict[str, Metric]:
+        return {name: head.metrics() for name, head in self.heads.items()}
+
+    def update_metrics(self, metrics: dict[str, Metric], outputs: dict[str, torch.Tensor], batch: Batch) -> None:
+        for name, head in self.heads.items():
+            head.update_metrics(metrics[name], outputs[name], batch[name])
+
+    def predict(self, batch: Batch) -> dict[str, dict[str, torch.Tensor]]:
+        outputs = self(batch)
+        return {name: head.predict(outputs[name]) for name, head in self.heads.items()}
+
+
+def build_model(config: dict[str, Any], inputs: dict[str, dict[str, Any]], outputs: dict[str, dict[str, Any]]) -> DeepscopeModel:
+    """`config` is the `model:` section as a dict; `inputs`/`outputs` map names to feature descriptions
+    (outputs also carry `head` options: loss settings such as label smoothing)."""
+    groups = _group_inputs(inputs)
+    encoders = {key: _encoder(key, names, inputs, config) for key, names in groups.items()}
+    combiner_config = config.get("combiner") or {}
+    combiner = Combiner(
+        [e.output_size for e in encoders.values()],
+        hidden=combiner_config.get("hidden", []),
+        dropout=combiner_config.get("dropout", 0.0),
+        activation_name=combiner_config.get("activation", "relu"),
+    )
+    heads = {}
+    for name, description in outputs.items():
+        head = HEADS.get(description["type"], where=f"data.outputs.{name}.type")
+        heads[name] = head(combiner.output_size, description, **description.get("head", {}))
+    return DeepscopeModel(encoders, groups, combiner, heads)
+
+
+def _group_inputs(inputs: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for name, description in inputs.items():
+        key = name if description["kind"] == "image" else "tabular"
+        groups.setdefault(key, []).append(name)
+    if not groups:
+        raise ConfigError("data.inputs: the model needs at least one input column")
+    return groups
+
+
+def _encoder(key: str, names: list[str], inputs: dict[str, dict[str, Any]], config: dict[str, Any]) -> nn.Module:
+    descriptions = [inputs[name] for name in names]
+    if config.get("layers") is not None:
+        if len(_group_inputs(inputs)) > 1:
+            raise ConfigError("model.layers: a layer list reads one input; with several, use model.encoders")
+        return ENCODERS.get("layers")(descriptions, layers=config["layers"])
+    spec, where = (config.get("encoders") or {}).get(key), f"model.encoders.{key}"
+    if spec is None:
+        spec, where = config.get("encoder") or {}, "model.encoder"
+    kind = descriptions[0]["kind"]
+    name = spec.get("name") or DEFAULT_ENCODER[kind]
+    encoder = ENCODERS.get(name, where=f"{where}.name")
+    if kind not in encoder.accepts and where == "model.encoder" and len(_group_inputs(inputs)) > 1:
+        # one `encoder:` for a model with image and table inputs applies where it can; the rest get defaults
+        spec, encoder = {}, ENCODERS.get(DEFAULT_ENCODER[kind])
+    options = {k: v for k, v in spec.items() if k != "name"}
+    return encoder(descriptions, where=where, **options)

@@ -1,0 +1,9 @@
+"""Encoders by the names configs use; each registers itself in `ENCODERS` where it is defined."""
+
+from deepscope.models.encoders.base import ENCODERS, Encoder
+from deepscope.models.encoders import cnn, layers, mlp, resnet  # noqa: F401  (registration)
+
+# the encoder used for a kind of input when the config names none
+DEFAULT_ENCODER = {"image": "cnn", "tabular": "tabular"}
+
+__all__ = ["ENCODERS", "Encoder", "DEFAULT_ENCODER"]

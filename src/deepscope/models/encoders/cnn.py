@@ -1,0 +1,74 @@
+"""A plain convolutional network, sized from its input.
+
+Stages of conv -> activation -> 2x2 max-pool; how many stages depends on the image size (one halving per
+factor of two above 4 pixels, at most 5), so 8x8 digits get one stage and 28x28 MNIST two. At 28x28 the
+default is the classic fast MNIST net: conv 24@5x5 -> pool -> conv 32@3x3 -> pool -> dense 256.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from pydantic import Field
+from torch import nn
+
+from deepscope.models.encoders.base import ENCODERS, Encoder, EncoderOptions, single_image
+from deepscope.models.layers.activations import activation
+
+DEFAULT_FILTERS = [24, 32, 64, 128, 256]
+MONOTONIC = {"relu", "leaky_relu", "sigmoid", "tanh", "elu", "selu"}  # max-pool commutes with these
+
+
+class CnnOptions(EncoderOptions):
+    filters: list[int] | None = Field(None, description="filters per stage; default sized from the input")
+    kernel: int | None = Field(None, ge=1, description="kernel size of every stage; default 5 first, then 3")
+    dense: int = Field(256, ge=0, description="units of the dense layer after the convolutions (0: none)")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    batchnorm: bool = False
+    activation: str = "relu"
+
+
+def default_stages(height: int, width: int) -> int:
+    return max(1, min(5, int(math.log2(min(height, width) / 4))))
+
+
+@ENCODERS.register("cnn")
+class CnnEncoder(Encoder):
+    accepts = frozenset({"image"})
+    Options = CnnOptions
+
+    def __init__(self, inputs: list[dict[str, Any]], *, where: str = "model.encoder", **options: Any):
+        super().__init__(inputs, where=where, **options)
+        spec = single_image(inputs, where)
+        self.image = spec["name"]
+        channels, height, width = spec["shape"]
+        o = self.options
+        filters = o.filters or DEFAULT_FILTERS[: default_stages(height, width)]
+        layers: list[nn.Module] = []
+        for stage, out_channels in enumerate(filters):
+            kernel = o.kernel or (5 if stage == 0 else 3)
+            # valid convolutions while the image is large (cheaper, as in the classic nets), 'same' when small
+            padding = 0 if min(height, width) >= 4 * kernel else kernel // 2
+            layers.append(nn.Conv2d(channels, out_channels, kernel, padding=padding, bias=not o.batchnorm))
+            if o.batchnorm:
+                layers.append(nn.BatchNorm2d(out_channels))
+            act = activation(o.activation, where=f"{where}.activation")
+            # pooling first is the same function for monotonic activations, on 4x fewer values
+            layers += [nn.MaxPool2d(2), act] if o.activation in MONOTONIC else [act, nn.MaxPool2d(2)]
+            height = (height + 2 * padding - kernel + 1) // 2
+            width = (width + 2 * padding - kernel + 1) // 2
+            channels = out_channels
+        layers.append(nn.Flatten())
+        size = channels * height * width
+        if o.dense:
+            layers += [nn.Linear(size, o.dense), activation(o.activation)]
+            size = o.dense
+        if o.dropout:
+            layers.append(nn.Dropout(o.dropout))
+        self.layers = nn.Sequential(*layers)
+        self.output_size = size
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.layers(batch[self.image])

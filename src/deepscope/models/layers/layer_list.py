@@ -1,0 +1,133 @@
+"""The beginner-facing form of a model: a plain list of layers, sized by shape inference.
+
+    layers: [conv2d: {filters: 32, kernel: 3}, relu, maxpool2d: 2, dropout: 0.25, dense: 128, relu]
+
+The input layer's size comes from the data and the output layer from the target, so the list holds only the
+hidden layers. `dense` after a convolution flattens first, as in Keras' Sequential models.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+from torch import nn
+
+from deepscope.config.registry import Registry
+from deepscope.errors import ConfigError
+from deepscope.models.layers.activations import ACTIVATIONS
+
+Shape = tuple[int, ...]  # per example: (C, H, W) or (D,)
+LayerBuilder = Callable[[Shape, Any, str], tuple[list[nn.Module], Shape]]
+LAYERS: Registry[LayerBuilder] = Registry("layer")
+
+
+def build_layer_list(spec: list[Any], input_shape: Shape, *, where: str = "model.layers") -> tuple[nn.Sequential, Shape]:
+    """nn.Sequential for the list, and the per-example output shape (flattened to (D,) at the end)."""
+    modules: list[nn.Module] = []
+    shape = tuple(input_shape)
+    for i, item in enumerate(spec):
+        name, arg = _parse(item, f"{where}[{i}]")
+        place = f"{where}[{i}] ({name})"
+        if name in ACTIVATIONS:
+            modules.append(ACTIVATIONS.get(name)())
+            continue
+        new, shape = LAYERS.get(name, where=f"{where}[{i}]")(shape, arg, place)
+        modules.extend(new)
+    if len(shape) > 1:
+        modules.append(nn.Flatten())
+        shape = (math.prod(shape),)
+    return nn.Sequential(*modules), shape
+
+
+def _parse(item: Any, where: str) -> tuple[str, Any]:
+    if isinstance(item, str):
+        return item, None
+    if isinstance(item, dict) and len(item) == 1:
+        return next(iter(item.items()))
+    raise ConfigError(f"{where}: write a layer as a name (relu) or one key with its settings (dense: 128), got {item!r}")
+
+
+def _options(arg: Any, main: str, allowed: set[str], where: str) -> dict[str, Any]:
+    """`dense: 128` -> {units: 128}; a dict is checked against the allowed keys."""
+    if isinstance(arg, dict):
+        unknown = set(arg) - allowed
+        if unknown:
+            raise ConfigError(f"{where}: unknown setting(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+        return dict(arg)
+    return {} if arg is None else {main: arg}
+
+
+def _need_image(shape: Shape, where: str) -> None:
+    if len(shape) != 3:
+        raise ConfigError(f"{where}: needs an image-shaped input (channels, height, width), but gets {shape}; "
+                          "put it before any dense/flatten layer")
+
+
+def _out_size(size: int, kernel: int, stride: int, padding: int, where: str) -> int:
+    out = (size + 2 * padding - kernel) // stride + 1
+    if out < 1:
+        raise ConfigError(f"{where}: the input ({size} pixels) is too small for kernel {kernel}; "
+                          "use a smaller kernel, padding: same, or fewer pooling layers")
+    return out
+
+
+@LAYERS.register("conv2d")
+def _conv2d(shape: Shape, arg: Any, where: str) -> tuple[list[nn.Module], Shape]:
+    _need_image(shape, where)
+    o = _options(arg, "filters", {"filters", "kernel", "stride", "padding"}, where)
+    if "filters" not in o:
+        raise ConfigError(f"{where}: say how many filters, e.g. conv2d: {{filters: 32, kernel: 3}}")
+    kernel, stride = int(o.get("kernel", 3)), int(o.get("stride", 1))
+    padding = o.get("padding", 0)
+    padding = kernel // 2 if padding == "same" else int(padding)
+    c, h, w = shape
+    conv = nn.Conv2d(c, int(o["filters"]), kernel, stride=stride, padding=padding)
+    return [conv], (int(o["filters"]), _out_size(h, kernel, stride, padding, where), _out_size(w, kernel, stride, padding, where))
+
+
+def _pool(kind: type[nn.Module]) -> LayerBuilder:
+    def build(shape: Shape, arg: Any, where: str) -> tuple[list[nn.Module], Shape]:
+        _need_image(shape, where)
+        size = int(_options(arg, "size", {"size"}, where).get("size", 2))
+        c, h, w = shape
+        return [kind(size)], (c, _out_size(h, size, size, 0, where), _out_size(w, size, size, 0, where))
+
+    return build
+
+
+LAYERS.register("maxpool2d")(_pool(nn.MaxPool2d))
+LAYERS.register("avgpool2d")(_pool(nn.AvgPool2d))
+
+
+@LAYERS.register("global_avgpool")
+def _global_avgpool(shape: Shape, arg: Any, where: str) -> tuple[list[nn.Module], Shape]:
+    _need_image(shape, where)
+    return [nn.AdaptiveAvgPool2d(1), nn.Flatten()], (shape[0],)
+
+
+@LAYERS.register("flatten")
+def _flatten(shape: Shape, arg: Any, where: str) -> tuple[list[nn.Module], Shape]:
+    return [nn.Flatten()], (math.prod(shape),)
+
+
+@LAYERS.register("dense")
+def _dense(shape: Shape, arg: Any, where: str) -> tuple[list[nn.Module], Shape]:
+    units = int(_options(arg, "units", {"units"}, where).get("units", 0))
+    if units < 1:
+        raise ConfigError(f"{where}: say how many units, e.g. dense: 128")
+    flatten = [nn.Flatten()] if len(shape) > 1 else []
+    return flatten + [nn.Linear(math.prod(shape), units)], (units,)
+
+
+@LAYERS.register("dropout")
+def _dropout(shape: Shape, arg: Any, where: str) -> tuple[list[nn.Module], Shape]:
+    rate = float(_options(arg, "rate", {"rate"}, where).get("rate", 0.5))
+    if not 0 <= rate < 1:
+        raise ConfigError(f"{where}: the dropout rate must be in [0, 1), got {rate}")
+    return [nn.Dropout(rate)], shape
+
+
+@LAYERS.register("batchnorm")
+def _batchnorm(shape: Shape, arg: Any, where: str) -> tuple[list[nn.Module], Shape]:
+    return [nn.BatchNorm2d(shape[0]) if len(shape) == 3 else nn.BatchNorm1d(shape[0])], shape

@@ -1,0 +1,128 @@
+"""From a config to a finished run directory: the path the CLI and the Python API share.
+
+    run = deepscope.train("examples/mnist.yaml", overrides={"train.epochs": 2})
+    run.metrics["test"]["label.accuracy"], run.dir
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import torch
+
+from deepscope.config.loading import config_to_yaml, load_config
+from deepscope.config.schema import Config
+from deepscope.data.prepare import PreparedData, prepare_data
+from deepscope.errors import UserError
+from deepscope.io import append_line, load_tensors, save_tensors, write_json, write_text
+from deepscope.models.builder import DeepscopeModel, build_model
+from deepscope.serve.predictor import Predictor, model_description
+from deepscope.track.rundir import MODEL_FORMAT, RunDir, environment
+from deepscope.train.callbacks import EarlyStopping, MetricsLogger, ModelCheckpoint, ProgressBar
+from deepscope.train.trainer import Trainer
+
+log = logging.getLogger("deepscope")
+
+
+@dataclass
+class Run:
+    """A finished run: its directory, final metrics by split, per-epoch history and the trained model."""
+
+    dir: Path
+    metrics: dict[str, dict[str, Any]]
+    history: list[dict[str, Any]]
+    model: DeepscopeModel
+    data: PreparedData
+    config: Config
+    diagnosis: list[dict[str, Any]] = field(default_factory=list)
+
+    def predictor(self) -> Predictor:
+        return Predictor(self.model, self.data.inputs, self.data.outputs)
+
+
+def train(
+    config: str | Path | Mapping[str, Any] | Config | None = None,
+    overrides: Iterable[str] | Mapping[str, Any] | None = None,
+    *,
+    resume: str | Path | None = None,
+    progress: bool = True,
+) -> Run:
+    """Train from a config (path, dict or Config) or resume the run directory `resume` from its last checkpoint."""
+    run_dir, config = _resolve_run(config, overrides, resume)
+    data = prepare_data(config.data)
+    model = build_model(_model_config(config), model_description(data.inputs), model_description(data.outputs))
+    for line in data.raw.skipped:
+        log.warning("skipped %s", line)
+    if run_dir is None:
+        run_dir = RunDir.create(config.run.root, config.run.name or _default_name(config))
+        write_text(run_dir.config, config_to_yaml(config))
+    trainer = trainer_from_config(config, run_dir, progress=progress)
+    write_json(run_dir.env, environment(config.train.seed, trainer.device))
+    resume_from = run_dir.last_checkpoint if resume and run_dir.last_checkpoint.exists() else None
+    history = trainer.fit(model, data.splits["train"], data.splits.get("val"), resume_from=resume_from)
+    if run_dir.best_checkpoint.exists() and "val" in data.splits:
+        model.load_state_dict(load_tensors(run_dir.best_checkpoint)[0])  # the best epoch on validation
+    save_model(run_dir, model, data, config)
+    metrics = {split: trainer.evaluate(model, tensors) for split, tensors in data.splits.items() if split != "train"}
+    for split, values in metrics.items():
+        append_line(run_dir.metrics, {"split": split, **values})
+    return Run(run_dir.path, metrics, history, model, data, config)
+
+
+def _resolve_run(config: Any, overrides: Any, resume: str | Path | None) -> tuple[RunDir | None, Config]:
+    if resume is None:
+        if config is None:
+            raise UserError("give a config file to train, or --resume RUN_DIR to continue a run")
+        return None, load_config(config, overrides)
+    run_dir = RunDir(Path(resume))
+    if not run_dir.config.exists():
+        raise UserError(f"--resume {resume}: not a run directory (config.yaml is missing)")
+    if not run_dir.last_checkpoint.exists():
+        log.warning("%s has no checkpoint yet; training starts from the beginning", resume)
+    return run_dir, load_config(run_dir.config, overrides)
+
+
+def _model_config(config: Config) -> dict[str, Any]:
+    return config.model.model_dump(mode="json", exclude_none=True)
+
+
+def _default_name(config: Config) -> str:
+    source = Path(config.data.source)
+    return source.stem if source.suffix else source.name or "run"
+
+
+def trainer_from_config(config: Config, run_dir: RunDir, *, progress: bool = True) -> Trainer:
+    t = config.train
+    callbacks: list[Any] = [ProgressBar()] if progress else []
+    if t.early_stopping:
+        callbacks.append(EarlyStopping(t.early_stopping.patience, t.early_stopping.monitor, t.early_stopping.min_delta))
+    callbacks += [MetricsLogger(run_dir.metrics), ModelCheckpoint(run_dir.checkpoints, every_steps=t.checkpoint_every)]
+    return Trainer(
+        epochs=t.epochs, batch_size=t.batch_size, eval_batch_size=t.eval_batch_size,
+        optimizer=t.optimizer.model_dump(exclude_none=True), schedule=t.schedule.model_dump(exclude_none=True),
+        grad_clip=t.grad_clip, callbacks=callbacks, monitor=t.monitor, device=t.device, precision=t.precision,
+        seed=t.seed, deterministic=t.deterministic, log_every=t.log_every,
+    )
+
+
+def save_model(run_dir: RunDir, model: DeepscopeModel, data: PreparedData, config: Config) -> None:
+    """weights.safetensors + model.json: everything `deepscope.load` needs, and nothing that executes."""
+    save_tensors(run_dir.weights, dict(model.state_dict()))
+    spec = {
+        "format": MODEL_FORMAT,
+        "model": _model_config(config),
+        "inputs": {n: f.state() for n, f in data.inputs.items()},
+        "outputs": {n: f.state() for n, f in data.outputs.items()},
+        "versions": {"torch": torch.__version__},
+        "source": config.data.source,
+    }
+    write_json(run_dir.model_json, spec)
+
+
+def load(path: str | Path, device: str = "cpu") -> Predictor:
+    """A predictor for a finished run directory (or its model/ folder)."""
+    return Predictor.load(path, device)
+

@@ -1,0 +1,90 @@
+"""Every user mistake: one clear message naming the place and the fix, exit code 2, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).parents[2]
+
+
+def deepscope(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "deepscope.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+def assert_user_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+def write_config(folder: Path, text: str) -> Path:
+    path = folder / "config.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_mistyped_config_key(tmp_path):
+    config = write_config(tmp_path, "data: {source: digits}\ntrain: {epocs: 3}\n")
+    assert_user_error(deepscope("train", str(config), cwd=tmp_path), "train.epocs", "unknown key", "epochs")
+
+
+def test_mistyped_override(tmp_path):
+    config = write_config(tmp_path, "data: {source: digits}\n")
+    assert_user_error(deepscope("train", str(config), "train.optimizer.name=adamm", cwd=tmp_path),
+                      "unknown optimizer 'adamm'", "adam")
+
+
+def test_missing_dataset_path(tmp_path):
+    config = write_config(tmp_path, "data: {source: ./no/such/folder, outputs: {label: category}}\n")
+    assert_user_error(deepscope("train", str(config), cwd=tmp_path), "data.source", "no/such/folder")
+
+
+def test_csv_without_the_target_column(tmp_path):
+    (tmp_path / "table.csv").write_text("a,b\n1,x\n2,y\n3,x\n")
+    config = write_config(tmp_path, "data: {source: table.csv, outputs: {price: number}}\n")
+    assert_user_error(deepscope("train", str(config), cwd=tmp_path), "data.outputs", "'price'", "a, b")
+
+
+def test_corrupt_image_in_a_folder_is_skipped_and_listed(tmp_path):
+    rng = np.random.default_rng(0)
+    for label in ("cat", "dog"):
+        (tmp_path / "images" / label).mkdir(parents=True)
+        for i in range(12):
+            pixels = rng.integers(0, 256, (12, 12), dtype=np.uint8) // (2 if label == "cat" else 1)
+            Image.fromarray(pixels).save(tmp_path / "images" / label / f"{i}.png")
+    (tmp_path / "images" / "dog" / "broken.png").write_bytes(b"not a png at all")
+    config = write_config(tmp_path, "data: {source: images}\ntrain: {epochs: 1}\n")
+    result = deepscope("train", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "broken.png" in result.stderr and "skipped" in result.stderr
+
+
+def test_prediction_input_of_the_wrong_shape(tmp_path, trained_digits_run):
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("x,y\n1,2\n")
+    assert_user_error(deepscope("predict", str(trained_digits_run), str(wrong), cwd=tmp_path),
+                      "reads", "image")
+    from deepscope import load
+    from deepscope.errors import DataError
+
+    with pytest.raises(DataError, match=r"expected images of shape .*\(8, 8, 1\)"):
+        load(trained_digits_run).predict({"image": np.zeros((2, 28, 28))})
+
+
+def test_unreadable_prediction_image(tmp_path, trained_digits_run):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"garbage")
+    assert_user_error(deepscope("predict", str(trained_digits_run), str(bad), cwd=tmp_path), "cannot read image", "bad.png")
+
+
+def test_resume_of_something_that_is_not_a_run(tmp_path):
+    assert_user_error(deepscope("train", "--resume", str(tmp_path), cwd=tmp_path), "not a run directory")

@@ -1,0 +1,130 @@
+"""The trainer against a hand-written PyTorch loop, plus its callbacks, checkpoints and failure modes."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deepscope.callbacks import Callback, EarlyStopping
+from deepscope.train.trainer import Trainer, TrainingDiverged
+
+
+def make_data(n: int = 256, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 10, generator=g)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).long() + (x[:, 2] > 1).long()
+    return x, y
+
+
+def make_model(seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Dropout(0.1), nn.Linear(32, 3))
+
+
+def hand_written_loop(model: nn.Module, x, y, *, epochs: int, batch_size: int, lr: float, seed: int) -> nn.Module:
+    """What a PyTorch user writes by hand; the trainer must follow exactly the same trajectory."""
+    torch.manual_seed(seed)
+    shuffle = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(x), generator=shuffle)
+        for start in range(0, len(x), batch_size):
+            index = order[start : start + batch_size]
+            optimizer.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x[index]), y[index]).backward()
+            optimizer.step()
+    return model
+
+
+def test_fit_follows_the_hand_written_loop_exactly():
+    x, y = make_data()
+    reference = hand_written_loop(make_model(), x, y, epochs=3, batch_size=32, lr=0.05, seed=7)
+    model = make_model()
+    trainer = Trainer(epochs=3, batch_size=32, optimizer={"name": "sgd", "momentum": 0.9}, lr=0.05,
+                      schedule=None, loss="cross_entropy", seed=7, device="cpu")
+    history = trainer.fit(model, (x, y))
+    assert len(history) == 3
+    for (name, a), b in zip(model.state_dict().items(), reference.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6, msg=name)
+
+
+def test_training_reduces_loss_and_evaluate_reports_metrics():
+    x, y = make_data(512)
+    model = make_model()
+    trainer = Trainer(epochs=8, batch_size=64, lr=1e-2, loss="cross_entropy", device="cpu")
+    history = trainer.fit(model, (x[:400], y[:400]), (x[400:], y[400:]))
+    assert history[-1]["train.loss"] < history[0]["train.loss"]
+    results = trainer.evaluate(model, (x[400:], y[400:]))
+    assert results["accuracy"] > 0.8
+    assert {"loss", "precision_macro", "recall_macro", "f1_macro", "confusion_matrix"} <= set(results)
+    assert "val.accuracy" in history[-1]
+
+
+def test_early_stopping_stops_and_callbacks_see_every_epoch():
+    class Count(Callback):
+        epochs = 0
+
+        def on_epoch_end(self, trainer, logs):
+            Count.epochs += 1
+
+    x, y = make_data()
+    # lr 0 cannot improve the validation loss, so patience 2 stops after epoch 3
+    trainer = Trainer(epochs=20, lr=1e-12, schedule=None, loss="cross_entropy", device="cpu",
+                      callbacks=[EarlyStopping(patience=2), Count()])
+    history = trainer.fit(make_model(), (x[:200], y[:200]), (x[200:], y[200:]))
+    assert len(history) == 3 and Count.epochs == 3
+
+
+def test_divergence_stops_with_a_plain_message():
+    x, y = make_data()
+    x[5, 3] = float("nan")
+    trainer = Trainer(epochs=2, batch_size=256, loss="cross_entropy", device="cpu", log_every=1)
+    with pytest.raises(TrainingDiverged, match="loss became nan .* check the inputs for NaN"):
+        trainer.fit(make_model(), (x, y))
+
+
+def test_resume_from_a_mid_epoch_checkpoint_matches_an_uninterrupted_run(tmp_path):
+    x, y = make_data()
+
+    def trainer() -> Trainer:
+        return Trainer(epochs=3, batch_size=32, lr=1e-2, loss="cross_entropy", seed=3, device="cpu")
+
+    full = make_model()
+    trainer().fit(full, (x, y))
+
+    class StopAt(Callback):  # simulates a kill right after the checkpoint at step 13 (mid-epoch 2)
+        def on_batch_end(self, t):
+            if t.global_step == 13:
+                t.save_checkpoint(tmp_path / "last.safetensors")
+                raise KeyboardInterrupt
+
+    interrupted = trainer()
+    interrupted.callbacks.callbacks.append(StopAt())
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.fit(make_model(), (x, y))
+    resumed_model = make_model(seed=99)  # different initial weights: everything must come from the checkpoint
+    resumed = trainer()
+    history = resumed.fit(resumed_model, (x, y), resume_from=tmp_path / "last.safetensors")
+    assert len(history) == 3
+    for (name, a), b in zip(full.state_dict().items(), resumed_model.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+
+
+def test_plain_module_without_loss_is_a_clear_error():
+    from deepscope.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="pass loss='cross_entropy'"):
+        Trainer(device="cpu").fit(make_model(), make_data())
+
+
+def test_grad_clip_and_bf16_autocast_train():
+    x, y = make_data()
+    model = make_model()
+    before = copy.deepcopy(model.state_dict())
+    Trainer(epochs=1, grad_clip=0.5, precision="bf16", loss="cross_entropy", device="cpu").fit(model, (x, y))
+    assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items())
