@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, mnist_tensors, summary  # noqa: E402
 from mnist_time_to_accuracy import reference_net  # noqa: E402
 
-from deepscope.train.trainer import Trainer  # noqa: E402
+from deepscope.training.trainer import Trainer  # noqa: E402
 
 
 def model() -> torch.nn.Module:

@@ -20,8 +20,8 @@ _LAZY = {
     "train": ("deepscope.pipeline", "train"),
     "load": ("deepscope.pipeline", "load"),
     "Run": ("deepscope.pipeline", "Run"),
-    "Trainer": ("deepscope.train.trainer", "Trainer"),
-    "callbacks": ("deepscope.train.callbacks", None),
+    "Trainer": ("deepscope.training.trainer", "Trainer"),
+    "callbacks": ("deepscope.callbacks", None),
 }
 
 

@@ -11,7 +11,7 @@ from deepscope.errors import UserError
 from deepscope.io import write_json
 from deepscope.serve.predictor import Predictor
 from deepscope.track.rundir import RunDir
-from deepscope.train.trainer import Trainer
+from deepscope.training.trainer import Trainer
 
 
 def evaluate_run(path: str | Path, split: str = "test") -> dict[str, Any]:

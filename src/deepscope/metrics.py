@@ -1,9 +1,14 @@
-"""Metrics accumulated on the device: `update` never syncs with the host; only `compute` does.
+"""Metrics accumulated on the device: `update` never waits for the GPU, only `compute` does.
 
-    metric = ClassificationMetrics(num_classes=10)
-    for logits, target in batches:
+`update` is called once per batch inside the evaluation loop, so it must not call `.item()`, `.cpu()`,
+`.tolist()` or anything else that makes the host wait for the device: it only launches kernels that add to
+small accumulator tensors. `compute` copies the accumulators to the host once and returns plain Python values
+(JSON-ready), checked against scikit-learn in the tests.
+
+    metric = ClassificationMetrics(num_classes=3)
+    for logits, target in batches:          # logits (B, C), target (B,) class indices
         metric.update(logits, target)
-    metric.compute()   # {"accuracy": 0.98, "top5_accuracy": 1.0, "f1_macro": 0.98, "confusion_matrix": [...]}
+    metric.compute()["accuracy"]            # a float; the one host-device sync
 """
 
 from __future__ import annotations
@@ -11,10 +16,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 
 
 class Metric:
+    """The metric contract: `update(output, target)` per batch, `compute()` at the end, `reset()` to reuse.
+
+    `update` must not sync with the device; `compute` returns plain Python values (float, int, lists).
+    """
+
     def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
         raise NotImplementedError
 
@@ -23,59 +34,96 @@ class Metric:
 
     def reset(self) -> None:
         raise NotImplementedError
+
+
+def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, with 0 where the denominator is 0 (scikit-learn's `zero_division=0`)."""
+    numerator, denominator = np.asarray(numerator, dtype=np.float64), np.asarray(denominator, dtype=np.float64)
+    return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator != 0)
 
 
 class ClassificationMetrics(Metric):
-    """Accuracy, top-k accuracy, macro precision / recall / F1 and the confusion matrix (rows: true class).
+    """Accuracy, top-k accuracy, macro precision / recall / F1 and the confusion matrix for C classes.
 
-    Everything but top-k follows from the confusion matrix, which one `bincount` per batch accumulates.
+    Args:
+        num_classes: C, the number of classes (the width of the logits).
+        top_k: also report `top{k}_accuracy` (the true class among the k highest logits) when C > k.
+
+    Targets outside [0, C) (such as cross-entropy's `ignore_index` of -100) are skipped.
+
+    >>> metric = ClassificationMetrics(3, top_k=2)
+    >>> metric.update(torch.tensor([[2.0, 1.0, 0.0], [0.0, 1.0, 2.0]]), torch.tensor([0, 1]))
+    >>> metric.compute()["accuracy"], metric.compute()["top2_accuracy"]
+    (0.5, 1.0)
     """
 
     def __init__(self, num_classes: int, top_k: int = 5):
-        self.num_classes = num_classes
-        self.top_k = top_k
+        if num_classes < 2:
+            raise ValueError(f"ClassificationMetrics needs at least 2 classes, got {num_classes}")
+        self.num_classes, self.top_k = num_classes, top_k
         self.reset()
 
     def reset(self) -> None:
-        self.confusion: torch.Tensor | None = None
-        self.top_k_hits: torch.Tensor | None = None
+        # Created on the first update, on the logits' device (the metric does not know it before).
+        self.confusion: torch.Tensor | None = None  # (C * C,) int64, index = true * C + predicted
+        self.top_k_hits: torch.Tensor | None = None  # () int64
 
     def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
-        c = self.num_classes
-        predicted = output.argmax(dim=-1)
-        counts = torch.bincount(target.long() * c + predicted, minlength=c * c).view(c, c)
-        self.confusion = counts if self.confusion is None else self.confusion + counts
-        if c > self.top_k:
-            hits = (output.topk(self.top_k, dim=-1).indices == target.view(-1, 1)).any(dim=-1).sum()
-            self.top_k_hits = hits if self.top_k_hits is None else self.top_k_hits + hits
+        """output: logits (B, C); target: class indices (B,)."""
+        C = self.num_classes
+        if self.confusion is None:
+            self.confusion = torch.zeros(C * C, dtype=torch.long, device=output.device)
+            self.top_k_hits = torch.zeros((), dtype=torch.long, device=output.device)
+        target = target.reshape(-1).long()
+        valid = (target >= 0) & (target < C)  # (B,) bool; no host check, the mask does it on the device
+        predicted = output.argmax(dim=-1).reshape(-1)
+        index = torch.where(valid, target * C + predicted, 0)
+        # scatter_add_ rather than torch.bincount: bincount on CUDA reads the input's min and max back to
+        # the host to size its output, a sync on every batch.
+        self.confusion.scatter_add_(0, index, valid.long())
+        if C > self.top_k:
+            top = output.topk(self.top_k, dim=-1).indices  # (B, k)
+            hits = (top == target.unsqueeze(-1)).any(dim=-1) & valid
+            self.top_k_hits += hits.sum()
 
     def compute(self) -> dict[str, Any]:
+        C = self.num_classes
         if self.confusion is None:
-            return {}
-        confusion = self.confusion.double().cpu()
-        n = confusion.sum().item()
-        true_positive = confusion.diag()
-        predicted, actual = confusion.sum(dim=0), confusion.sum(dim=1)
-        precision = _safe_divide(true_positive, predicted)
-        recall = _safe_divide(true_positive, actual)
-        f1 = _safe_divide(2 * precision * recall, precision + recall)
-        results: dict[str, Any] = {"accuracy": true_positive.sum().item() / n}
-        if self.top_k_hits is not None:
-            results[f"top{self.top_k}_accuracy"] = self.top_k_hits.item() / n
-        results.update({
-            "precision_macro": precision.mean().item(),
-            "recall_macro": recall.mean().item(),
-            "f1_macro": f1.mean().item(),
-            "confusion_matrix": self.confusion.cpu().tolist(),
-            "n": int(n),
-        })
-        return results
+            confusion = np.zeros((C, C), dtype=np.int64)
+            top_k_hits = 0
+        else:
+            confusion = self.confusion.reshape(C, C).cpu().numpy()  # rows: true class, columns: predicted
+            top_k_hits = int(self.top_k_hits)
+        n = int(confusion.sum())
+        true_positive = np.diag(confusion)
+        predicted_count, true_count = confusion.sum(axis=0), confusion.sum(axis=1)
+        precision = _safe_divide(true_positive, predicted_count)
+        recall = _safe_divide(true_positive, true_count)
+        # 2TP / (2TP + FP + FN), as scikit-learn computes F1; 0 for a class never seen nor predicted
+        f1 = _safe_divide(2 * true_positive, predicted_count + true_count)
+        results: dict[str, Any] = {"accuracy": true_positive.sum() / n if n else math.nan}
+        if C > self.top_k:
+            results[f"top{self.top_k}_accuracy"] = top_k_hits / n if n else math.nan
+        results.update(precision_macro=precision.mean(), recall_macro=recall.mean(), f1_macro=f1.mean())
+        results = {key: float(value) for key, value in results.items()}
+        return {**results, "confusion_matrix": confusion.tolist(), "n": n}
 
 
 class BinaryMetrics(Metric):
-    """Accuracy, precision, recall, F1 at a threshold, ROC-AUC (threshold-free), and the 2x2 confusion matrix.
+    """Accuracy, precision, recall, F1, ROC AUC and the 2x2 confusion matrix for one yes/no output.
 
-    ROC-AUC needs every score, so scores are kept (on the device) until `compute`.
+    Args:
+        threshold: a probability at or above it counts as class 1 (the binary head predicts the same way).
+
+    The scores are kept on the device, one tensor per batch, because ROC AUC needs all of them; they are
+    joined and copied to the host once, in `compute`. They are kept as logits, not probabilities: float32
+    sigmoid rounds every logit above ~17 to exactly 1.0, which would turn confident predictions into ties.
+
+    >>> metric = BinaryMetrics()
+    >>> metric.update(torch.tensor([2.0, -1.0, 0.5, -3.0]), torch.tensor([1.0, 0.0, 0.0, 1.0]))
+    >>> result = metric.compute()
+    >>> result["accuracy"], result["roc_auc"], result["confusion_matrix"]
+    (0.5, 0.5, [[1, 1], [1, 1]])
     """
 
     def __init__(self, threshold: float = 0.5):
@@ -83,71 +131,93 @@ class BinaryMetrics(Metric):
         self.reset()
 
     def reset(self) -> None:
-        self.scores: list[torch.Tensor] = []
-        self.targets: list[torch.Tensor] = []
+        self.logits: list[torch.Tensor] = []  # (B,) float32 per batch
+        self.targets: list[torch.Tensor] = []  # (B,) bool per batch
 
     def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
-        self.scores.append(output.detach().float().reshape(-1).sigmoid())
-        self.targets.append(target.detach().reshape(-1))
+        """output: raw logits (B,) or (B, 1); target: 0/1 (B,) or (B, 1), float, int or bool."""
+        self.logits.append(output.detach().reshape(-1).float())
+        self.targets.append(target.detach().reshape(-1) > 0.5)
 
     def compute(self) -> dict[str, Any]:
-        if not self.scores:
-            return {}
-        scores = torch.cat(self.scores).cpu().double()
-        target = torch.cat(self.targets).cpu().long()
-        predicted = (scores >= self.threshold).long()
-        counts = torch.bincount(target * 2 + predicted, minlength=4).view(2, 2).double()
-        (tn, fp), (fn, tp) = counts.tolist()
-        precision = tp / (tp + fp) if tp + fp else 0.0
-        recall = tp / (tp + fn) if tp + fn else 0.0
+        from sklearn.metrics import roc_auc_score  # imported here: scikit-learn is slow to import
+
+        if not self.logits:
+            logits, actual = torch.zeros(0), np.zeros(0, dtype=bool)
+        else:
+            logits, actual = torch.cat(self.logits).cpu(), torch.cat(self.targets).cpu().numpy()
+        predicted = (logits.sigmoid() >= self.threshold).numpy()
+        tp, fp = int(np.sum(predicted & actual)), int(np.sum(predicted & ~actual))
+        fn, tn = int(np.sum(~predicted & actual)), int(np.sum(~predicted & ~actual))
+        n = len(actual)
+        precision, recall = float(_safe_divide(tp, tp + fp)), float(_safe_divide(tp, tp + fn))
+        # ROC AUC is undefined unless both classes occur; NaN says so without raising mid-training
+        roc_auc = float(roc_auc_score(actual, logits.double().numpy())) if 0 < actual.sum() < n else math.nan
         return {
-            "accuracy": (tp + tn) / len(target),
+            "accuracy": (tp + tn) / n if n else math.nan,
             "precision": precision,
             "recall": recall,
-            "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
-            "roc_auc": roc_auc(scores, target),
-            "confusion_matrix": counts.long().tolist(),
-            "n": len(target),
+            "f1": float(_safe_divide(2 * tp, 2 * tp + fp + fn)),
+            "roc_auc": roc_auc,
+            "confusion_matrix": [[tn, fp], [fn, tp]],  # rows: true 0 / 1, columns: predicted 0 / 1
+            "n": n,
         }
 
 
-def roc_auc(scores: torch.Tensor, target: torch.Tensor) -> float:
-    """Area under the ROC curve (scikit-learn's definition); NaN when only one class is present."""
-    if target.min() == target.max():
-        return math.nan
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(target.numpy(), scores.numpy()))
-
-
 class RegressionMetrics(Metric):
-    """MAE, RMSE and R², from running sums in float64 (so batches can be added up exactly enough)."""
+    """Mean absolute error, root mean squared error and R² of predictions in the data's own units.
 
-    def reset(self) -> None:
-        self.sums: torch.Tensor | None = None  # n, sum|e|, sum e², sum y, sum y²
+    The caller de-normalises first (the number head does), so the errors read in the target's units.
+    With K outputs per sample, (B, K), every element counts once: R² is over all elements flattened, and
+    `n` is the number of samples B.
+
+    Only five running sums are kept on the device, in float64 (float32 where the device has no float64, MPS).
+    The target sums are taken about the first batch's mean, which keeps SST = Σ(y - c)² - (Σ(y - c))² / N
+    accurate when the targets have a large mean and a small spread (prices, years, kelvins).
+
+    >>> metric = RegressionMetrics()
+    >>> metric.update(torch.tensor([1.0, 2.0, 4.0]), torch.tensor([1.0, 3.0, 5.0]))
+    >>> result = metric.compute()
+    >>> round(result["mae"], 4), round(result["rmse"], 4), round(result["r2"], 4)
+    (0.6667, 0.8165, 0.75)
+    """
 
     def __init__(self) -> None:
         self.reset()
 
+    def reset(self) -> None:
+        self.sums: torch.Tensor | None = None  # (4,): Σ|e|, Σe², Σ(y - c), Σ(y - c)²
+        self.shift: torch.Tensor | None = None  # () c, the first batch's mean target
+        self.n = 0  # samples; a Python int, read from shapes, so counting never syncs
+        self.count = 0  # elements
+
     def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
-        y = target.detach().double().reshape(-1)
-        error = output.detach().double().reshape(-1) - y
-        sums = torch.stack([torch.tensor(float(len(y)), dtype=torch.float64, device=y.device),
-                            error.abs().sum(), error.square().sum(), y.sum(), y.square().sum()])
-        self.sums = sums if self.sums is None else self.sums + sums
+        """output: predictions (B,) or (B, K); target: the same shape (or the same number of elements)."""
+        if output.numel() != target.numel():
+            raise ValueError(f"RegressionMetrics: prediction shape {tuple(output.shape)} does not match "
+                             f"target shape {tuple(target.shape)}")
+        dtype = torch.float32 if output.device.type == "mps" else torch.float64
+        prediction, target = output.detach().reshape(-1).to(dtype), target.detach().reshape(-1).to(dtype)
+        if self.sums is None:
+            self.sums = torch.zeros(4, dtype=dtype, device=output.device)
+            self.shift = target.mean() if target.numel() else torch.zeros((), dtype=dtype, device=output.device)
+        error, centred = prediction - target, target - self.shift
+        self.sums += torch.stack([error.abs().sum(), error.square().sum(), centred.sum(), centred.square().sum()])
+        self.n += output.shape[0] if output.dim() else 1
+        self.count += target.numel()
 
     def compute(self) -> dict[str, Any]:
-        if self.sums is None:
-            return {}
-        n, abs_error, squared_error, total, total_squared = self.sums.cpu().tolist()
-        variance_sum = total_squared - total * total / n
+        if self.sums is None or self.count == 0:
+            return {"mae": math.nan, "rmse": math.nan, "r2": math.nan, "n": self.n}
+        abs_error, squared_error, centred, centred_squared = self.sums.double().cpu().tolist()
+        total = max(centred_squared - centred * centred / self.count, 0.0)  # SST, Σ(y - ȳ)²
+        if total > 0:
+            r2 = 1.0 - squared_error / total
+        else:  # constant targets: scikit-learn's convention (force_finite=True)
+            r2 = 1.0 if squared_error == 0 else 0.0
         return {
-            "mae": abs_error / n,
-            "rmse": math.sqrt(squared_error / n),
-            "r2": 1 - squared_error / variance_sum if variance_sum > 0 else math.nan,
-            "n": int(n),
+            "mae": abs_error / self.count,
+            "rmse": math.sqrt(squared_error / self.count),
+            "r2": r2,
+            "n": self.n,
         }
-
-
-def _safe_divide(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return torch.where(b > 0, a / b.clamp(min=1e-300), torch.zeros_like(a))

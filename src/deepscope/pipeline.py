@@ -21,8 +21,8 @@ from deepscope.io import append_line, load_tensors, save_tensors, write_json, wr
 from deepscope.models.builder import DeepscopeModel, build_model
 from deepscope.serve.predictor import Predictor, model_description
 from deepscope.track.rundir import MODEL_FORMAT, RunDir, environment
-from deepscope.train.callbacks import EarlyStopping, MetricsLogger, ModelCheckpoint, ProgressBar
-from deepscope.train.trainer import Trainer
+from deepscope.training.callbacks import EarlyStopping, MetricsLogger, ModelCheckpoint, ProgressBar
+from deepscope.training.trainer import Trainer, seed_everything
 
 log = logging.getLogger("deepscope")
 
@@ -53,6 +53,7 @@ def train(
     """Train from a config (path, dict or Config) or resume the run directory `resume` from its last checkpoint."""
     run_dir, config = _resolve_run(config, overrides, resume)
     data = prepare_data(config.data)
+    seed_everything(config.train.seed, deterministic=config.train.deterministic)  # the initial weights too
     model = build_model(_model_config(config), model_description(data.inputs), model_description(data.outputs))
     for line in data.raw.skipped:
         log.warning("skipped %s", line)

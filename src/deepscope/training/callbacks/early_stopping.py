@@ -6,7 +6,7 @@ import logging
 import math
 from typing import Any
 
-from deepscope.train.callbacks.base import Callback
+from deepscope.training.callbacks.base import Callback
 
 log = logging.getLogger("deepscope")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from deepscope.io import append_line, write_text
-from deepscope.train.callbacks.base import Callback
+from deepscope.training.callbacks.base import Callback
 
 
 class MetricsLogger(Callback):

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepscope.callbacks import Callback, EarlyStopping
-from deepscope.train.trainer import Trainer, TrainingDiverged
+from deepscope.training.trainer import Trainer, TrainingDiverged
 
 
 def make_data(n: int = 256, seed: int = 0):
@@ -56,7 +56,7 @@ def test_fit_follows_the_hand_written_loop_exactly():
 def test_training_reduces_loss_and_evaluate_reports_metrics():
     x, y = make_data(512)
     model = make_model()
-    trainer = Trainer(epochs=8, batch_size=64, lr=1e-2, loss="cross_entropy", device="cpu")
+    trainer = Trainer(epochs=25, batch_size=64, lr=2e-2, loss="cross_entropy", device="cpu")
     history = trainer.fit(model, (x[:400], y[:400]), (x[400:], y[400:]))
     assert history[-1]["train.loss"] < history[0]["train.loss"]
     results = trainer.evaluate(model, (x[400:], y[400:]))

@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from deepscope.train.callbacks.base import Callback
+from deepscope.training.callbacks.base import Callback
 
 
 def format_logs(logs: dict[str, Any]) -> str:

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from deepscope.io import save_tensors
-from deepscope.train.callbacks.base import Callback
-from deepscope.train.callbacks.early_stopping import is_better, mode_for
+from deepscope.training.callbacks.base import Callback
+from deepscope.training.callbacks.early_stopping import is_better, mode_for
 
 LAST, BEST = "last.safetensors", "best.safetensors"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from deepscope.train.trainer import Trainer
+    from deepscope.training.trainer import Trainer
 
 
 class Callback:

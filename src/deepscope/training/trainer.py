@@ -22,12 +22,12 @@ from torch import nn
 
 from deepscope.data.dataset import TensorData
 from deepscope.errors import UserError
-from deepscope.train.callbacks.base import Callback, CallbackList
-from deepscope.train.checkpoint import load_checkpoint, save_checkpoint
-from deepscope.train.distributed import SingleDevice, resolve_device
-from deepscope.train.optim import build_optimizer, build_schedule
-from deepscope.train.precision import get_precision
-from deepscope.train.task import task_for
+from deepscope.training.callbacks.base import Callback, CallbackList
+from deepscope.training.checkpoint import load_checkpoint, save_checkpoint
+from deepscope.training.distributed import SingleDevice, resolve_device
+from deepscope.training.optim import build_optimizer, build_schedule
+from deepscope.training.precision import get_precision
+from deepscope.training.task import task_for
 
 Batch = dict[str, torch.Tensor]
 
@@ -162,7 +162,8 @@ class Trainer:
     # --- evaluate / predict ---------------------------------------------------------------------------------
     @torch.no_grad()
     def evaluate(self, model: nn.Module, data: Any) -> dict[str, Any]:
-        """Mean loss and every head's metrics, e.g. {"loss": 0.05, "label.accuracy": 0.99, ...}."""
+        """Mean loss and every head's metrics: {"loss": 0.05, "accuracy": 0.99, ...} for one output,
+        {"loss": ..., "label.accuracy": ..., "price.mae": ...} for several."""
         task = getattr(self, "task", None) or task_for(model, self.loss_spec)
         data = as_data(data, self.device)
         was_training = model.training
@@ -178,9 +179,9 @@ class Trainer:
             task.update_metrics(model, metrics, outputs, batch)
         model.train(was_training)
         results: dict[str, Any] = {"loss": total.item() / max(count, 1)}
-        for name, metric in metrics.items():
+        for name, metric in metrics.items():  # one output: plain names; several: prefixed by the output
             for key, value in metric.compute().items():
-                results[f"{name}.{key}" if len(metrics) > 1 or name != "target" else key] = value
+                results[f"{name}.{key}" if len(metrics) > 1 else key] = value
         return results
 
     @torch.no_grad()
@@ -212,12 +213,17 @@ class Trainer:
         self.epoch_shuffle_state = torch.tensor(meta["epoch_shuffle_state"], dtype=torch.uint8)
 
     def _seed_everything(self) -> None:
-        random.seed(self.seed)
-        np.random.seed(self.seed)
-        torch.manual_seed(self.seed)
-        if self.deterministic:
-            torch.use_deterministic_algorithms(True, warn_only=True)
-            torch.backends.cudnn.benchmark = False
+        seed_everything(self.seed, deterministic=self.deterministic)
+
+
+def seed_everything(seed: int, *, deterministic: bool = False) -> None:
+    """Seed Python, NumPy and torch (every device); `deterministic` also asks torch for deterministic kernels."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
 
 
 def _scalar(value: Any) -> bool:

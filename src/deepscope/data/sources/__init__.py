@@ -1,0 +1,90 @@
+"""Data sources: from a `data.source` string to raw columns per split (`RawData`).
+
+    raw = load_source("mnist")                        # a builtin dataset
+    raw = load_source("photos/")                      # a folder of class sub-folders
+    raw = load_source("table.tsv", delimiter="\\t")   # a CSV/TSV file
+    raw = load_source("arrays.npz")                   # train_images, train_labels, test_images, ...
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from deepscope.data.sources.base import RawData
+from deepscope.data.sources.builtin import BUILTIN_DATASETS
+from deepscope.data.sources.csv_table import load_csv
+from deepscope.data.sources.image_folder import load_image_folder
+from deepscope.data.sources.npz import load_npz
+from deepscope.errors import ConfigError, DataError
+
+__all__ = ["BUILTIN_DATASETS", "RawData", "load_source", "load_csv", "load_image_folder", "load_npz"]
+
+TABLE_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
+
+
+def load_source(source: str, **options: Any) -> RawData:
+    """Load a builtin dataset by name, or the file or folder at a path.
+
+    Args:
+        source: a builtin name (`mnist`, `digits`, `breastmnist`, ...), a folder of class sub-folders (or of
+            train/ test/ [val/] folders of them), a `.csv` / `.tsv` / `.txt` table, or an `.npz` archive.
+            Relative paths are relative to the current folder.
+        **options: passed to the loader that reads the source: `delimiter` for tables, `size` and `channels`
+            for image folders. An option the source cannot use is a ConfigError.
+
+    Raises:
+        DataError: no such builtin dataset or file, or a file type that is not a dataset.
+        ConfigError: an option that does not apply to this kind of source.
+
+    Example:
+        >>> load_source("digits").splits["train"]["image"].shape
+        (1797, 8, 8)
+    """
+    options = {key: value for key, value in options.items() if value is not None}
+    if source in BUILTIN_DATASETS:
+        _check_options(options, (), f"the builtin dataset {source!r}")
+        return BUILTIN_DATASETS.get(source).load()
+    path = Path(source).expanduser()
+    if path.is_dir():
+        _check_options(options, ("size", "channels"), "a folder of images")
+        return load_image_folder(path, **options)
+    if path.is_file():
+        return _load_file(path, options)
+    raise DataError(
+        f"data.source: no builtin dataset or file named {source!r} (looked for {path.resolve()}); builtin "
+        f"datasets are: {', '.join(BUILTIN_DATASETS.names())}; for your own data give a CSV/TSV file, an .npz "
+        "file, or a folder with one sub-folder of images per class"
+    )
+
+
+def _load_file(path: Path, options: dict[str, Any]) -> RawData:
+    suffix = path.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        _check_options(options, ("delimiter",), "a CSV/TSV table")
+        return load_csv(path, **options)
+    if suffix == ".npz":
+        _check_options(options, (), "an .npz archive")
+        return load_npz(path)
+    if _is_idx(path):
+        raise DataError(
+            f"data.source: {path} is one IDX array (images or labels), not a whole dataset; for MNIST use "
+            "source: mnist (with the four files in $DEEPSCOPE_DATA/mnist/), or save images and labels together "
+            "in an .npz file (train_images, train_labels, test_images, test_labels)"
+        )
+    raise DataError(
+        f"data.source: {path} is a {suffix or 'suffix-less'} file, which deepscope does not read as a dataset; "
+        "give a .csv/.tsv/.txt table, an .npz archive, or a folder with one sub-folder of images per class"
+    )
+
+
+def _is_idx(path: Path) -> bool:
+    name = path.name.lower().removesuffix(".gz")
+    return name.endswith((".idx", "-ubyte", ".ubyte")) or "-idx" in name
+
+
+def _check_options(options: dict[str, Any], allowed: tuple[str, ...], kind: str) -> None:
+    extra = sorted(set(options) - set(allowed))
+    if extra:
+        usable = f"it takes {', '.join(allowed)}" if allowed else "it takes no options"
+        raise ConfigError(f"data.{extra[0]}: does not apply to {kind}; {usable}")

@@ -1,0 +1,9 @@
+"""Callbacks, one per file: `deepscope.callbacks.EarlyStopping(patience=3)`."""
+
+from deepscope.training.callbacks.base import Callback, CallbackList
+from deepscope.training.callbacks.checkpoint import ModelCheckpoint
+from deepscope.training.callbacks.early_stopping import EarlyStopping
+from deepscope.training.callbacks.metrics_logger import MetricsLogger
+from deepscope.training.callbacks.progress import ProgressBar
+
+__all__ = ["Callback", "CallbackList", "EarlyStopping", "MetricsLogger", "ModelCheckpoint", "ProgressBar"]
