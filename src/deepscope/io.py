@@ -31,17 +31,20 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_folder(path.parent)
     return path
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
+    """Make a rename inside `folder` durable (POSIX); skipped where a folder cannot be opened or synced."""
     try:
         fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # some file systems do not allow opening folders
+    except OSError:
         return
     try:
         os.fsync(fd)
+    except OSError:
+        pass
     finally:
         os.close(fd)
 

@@ -57,6 +57,7 @@ def train(
     model = build_model(_model_config(config), model_description(data.inputs), model_description(data.outputs))
     for line in data.raw.skipped:
         log.warning("skipped %s", line)
+    log.info("%s", describe(config, data, model))
     if run_dir is None:
         run_dir = RunDir.create(config.run.root, config.run.name or _default_name(config))
         write_text(run_dir.config, config_to_yaml(config))
@@ -71,6 +72,15 @@ def train(
     for split, values in metrics.items():
         append_line(run_dir.metrics, {"split": split, **values})
     return Run(run_dir.path, metrics, history, model, data, config)
+
+
+def describe(config: Config, data: PreparedData, model: DeepscopeModel) -> str:
+    """One line for the console: what is trained on what."""
+    sizes = ", ".join(f"{split} {n:,}" for split, n in data.sizes().items())
+    encoders = ", ".join(type(e).__name__ for e in model.encoders.values())
+    parameters = sum(p.numel() for p in model.parameters())
+    outputs = ", ".join(f"{n} ({f.type})" for n, f in data.outputs.items())
+    return f"data {config.data.source}: {sizes}; model {encoders}, {parameters:,} parameters; predicting {outputs}"
 
 
 def _resolve_run(config: Any, overrides: Any, resume: str | Path | None) -> tuple[RunDir | None, Config]:

@@ -1,8 +1,23 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Callable
 
 import pytest
+
+
+def run_deepscope(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`deepscope ARGS...` in a fresh process, exactly as typed in a shell."""
+    return subprocess.run([sys.executable, "-m", "deepscope.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+@pytest.fixture
+def deepscope() -> Callable[..., subprocess.CompletedProcess]:
+    return run_deepscope
 
 
 @pytest.fixture(scope="session")

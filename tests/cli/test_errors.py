@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +10,6 @@ import pytest
 from PIL import Image
 
 REPO = Path(__file__).parents[2]
-
-
-def deepscope(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "deepscope.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=300)
 
 
 def assert_user_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -32,29 +25,29 @@ def write_config(folder: Path, text: str) -> Path:
     return path
 
 
-def test_mistyped_config_key(tmp_path):
+def test_mistyped_config_key(tmp_path, deepscope):
     config = write_config(tmp_path, "data: {source: digits}\ntrain: {epocs: 3}\n")
     assert_user_error(deepscope("train", str(config), cwd=tmp_path), "train.epocs", "unknown key", "epochs")
 
 
-def test_mistyped_override(tmp_path):
+def test_mistyped_override(tmp_path, deepscope):
     config = write_config(tmp_path, "data: {source: digits}\n")
     assert_user_error(deepscope("train", str(config), "train.optimizer.name=adamm", cwd=tmp_path),
                       "unknown optimizer 'adamm'", "adam")
 
 
-def test_missing_dataset_path(tmp_path):
+def test_missing_dataset_path(tmp_path, deepscope):
     config = write_config(tmp_path, "data: {source: ./no/such/folder, outputs: {label: category}}\n")
     assert_user_error(deepscope("train", str(config), cwd=tmp_path), "data.source", "no/such/folder")
 
 
-def test_csv_without_the_target_column(tmp_path):
+def test_csv_without_the_target_column(tmp_path, deepscope):
     (tmp_path / "table.csv").write_text("a,b\n1,x\n2,y\n3,x\n")
     config = write_config(tmp_path, "data: {source: table.csv, outputs: {price: number}}\n")
     assert_user_error(deepscope("train", str(config), cwd=tmp_path), "data.outputs", "'price'", "a, b")
 
 
-def test_corrupt_image_in_a_folder_is_skipped_and_listed(tmp_path):
+def test_corrupt_image_in_a_folder_is_skipped_and_listed(tmp_path, deepscope):
     rng = np.random.default_rng(0)
     for label in ("cat", "dog"):
         (tmp_path / "images" / label).mkdir(parents=True)
@@ -68,7 +61,7 @@ def test_corrupt_image_in_a_folder_is_skipped_and_listed(tmp_path):
     assert "broken.png" in result.stderr and "skipped" in result.stderr
 
 
-def test_prediction_input_of_the_wrong_shape(tmp_path, trained_digits_run):
+def test_prediction_input_of_the_wrong_shape(tmp_path, trained_digits_run, deepscope):
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("x,y\n1,2\n")
     assert_user_error(deepscope("predict", str(trained_digits_run), str(wrong), cwd=tmp_path),
@@ -80,11 +73,11 @@ def test_prediction_input_of_the_wrong_shape(tmp_path, trained_digits_run):
         load(trained_digits_run).predict({"image": np.zeros((2, 28, 28))})
 
 
-def test_unreadable_prediction_image(tmp_path, trained_digits_run):
+def test_unreadable_prediction_image(tmp_path, trained_digits_run, deepscope):
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"garbage")
     assert_user_error(deepscope("predict", str(trained_digits_run), str(bad), cwd=tmp_path), "cannot read image", "bad.png")
 
 
-def test_resume_of_something_that_is_not_a_run(tmp_path):
+def test_resume_of_something_that_is_not_a_run(tmp_path, deepscope):
     assert_user_error(deepscope("train", "--resume", str(tmp_path), cwd=tmp_path), "not a run directory")

@@ -23,6 +23,7 @@ from torch import nn
 from deepscope.data.dataset import TensorData
 from deepscope.errors import UserError
 from deepscope.training.callbacks.base import Callback, CallbackList
+from deepscope.training.callbacks.early_stopping import mode_for
 from deepscope.training.checkpoint import load_checkpoint, save_checkpoint
 from deepscope.training.distributed import SingleDevice, resolve_device
 from deepscope.training.optim import build_optimizer, build_schedule
@@ -80,6 +81,17 @@ class Trainer:
     # --- fit ---------------------------------------------------------------------------------------------
     def fit(self, model: nn.Module, train_data: Any, val_data: Any = None, *, resume_from: str | Path | None = None) -> list[dict[str, float]]:
         """Train for `epochs` epochs (or until a callback stops it); return the per-epoch logs."""
+        model = self._setup(model, train_data, val_data)
+        if resume_from is not None:
+            self.load_checkpoint(resume_from)
+        self.callbacks.on_fit_start(self)
+        while self.epoch < self.epochs and not self.should_stop:
+            self._run_epoch(model)
+        self.callbacks.on_fit_end(self)
+        return self.history
+
+    def _setup(self, model: nn.Module, train_data: Any, val_data: Any) -> nn.Module:
+        """Seed, place model and data, and build the optimizer, the schedule and the shuffling generator."""
         self._seed_everything()
         self.task = task_for(model, self.loss_spec)
         self.train_data, self.val_data = as_data(train_data, self.device), as_data(val_data, self.device)
@@ -88,18 +100,15 @@ class Trainer:
         self.steps_per_epoch = self.train_data.num_batches(self.batch_size)
         options = {k: v for k, v in self.optimizer_spec.items() if k != "name"}
         self.optimizer = build_optimizer(model, self.optimizer_spec.get("name") or "adam", **options)
-        self.schedule = build_schedule(self.optimizer, self.schedule_spec, total_steps=self.epochs * self.steps_per_epoch,
+        schedule_spec = dict(self.schedule_spec)
+        if schedule_spec.get("name") == "plateau":  # lower the LR when the monitored metric stops improving
+            schedule_spec.setdefault("mode", mode_for(self.monitor))
+        self.schedule = build_schedule(self.optimizer, schedule_spec, total_steps=self.epochs * self.steps_per_epoch,
                                        steps_per_epoch=self.steps_per_epoch)
         self.shuffle = torch.Generator().manual_seed(self.seed)
         self.epoch_shuffle_state = self.shuffle.get_state()
         self.epoch_loss = torch.zeros((), device=self.device)
-        if resume_from is not None:
-            self.load_checkpoint(resume_from)
-        self.callbacks.on_fit_start(self)
-        while self.epoch < self.epochs and not self.should_stop:
-            self._run_epoch(model)
-        self.callbacks.on_fit_end(self)
-        return self.history
+        return model
 
     def _run_epoch(self, model: nn.Module) -> None:
         if self.batch_in_epoch == 0:  # a fresh epoch, not one resumed midway

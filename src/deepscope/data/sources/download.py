@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 from deepscope.errors import DataError
+from deepscope.io import fsync_folder
 
 ALGORITHMS = ("sha256", "md5")
 CHUNK_BYTES = 1 << 20
@@ -97,7 +98,7 @@ def download(url: str, dest: str | Path, checksum: str, *, timeout: float = TIME
             f"{expected}. The download was deleted; try again, or put a correct copy at {dest}.{_sentence(hint)}"
         )
     os.replace(part, dest)  # atomic: dest is never seen half-written
-    _fsync_folder(dest.parent)
+    fsync_folder(dest.parent)
     return dest
 
 
@@ -145,17 +146,3 @@ def _reason(error: BaseException) -> str:
 
 def _sentence(hint: str) -> str:
     return f" {hint}" if hint else ""
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); some systems cannot open a folder, which is fine to skip."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
