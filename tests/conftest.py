@@ -10,11 +10,15 @@ import torch
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
+# an absolute path, so that subprocesses and tests that change folder find the data too
+if os.environ.get("DEEPSCOPE_DATA"):
+    os.environ["DEEPSCOPE_DATA"] = str(Path(os.environ["DEEPSCOPE_DATA"]).resolve())
+
 
 def shared_data() -> Path | None:
     for candidate in (os.environ.get("DEEPSCOPE_DATA"), Path(__file__).parents[2] / "shared" / "data"):
         if candidate and (Path(candidate) / "mnist").exists():
-            return Path(candidate)
+            return Path(candidate).resolve()
     return None
 
 

@@ -4,9 +4,10 @@ from deepscope.training.callbacks import (  # noqa: F401
     Callback,
     CallbackList,
     EarlyStopping,
+    ExponentialMovingAverage,
     MetricsLogger,
     ModelCheckpoint,
     ProgressBar,
 )
 
-__all__ = ["Callback", "CallbackList", "EarlyStopping", "MetricsLogger", "ModelCheckpoint", "ProgressBar"]
+__all__ = ["Callback", "CallbackList", "EarlyStopping", "ExponentialMovingAverage", "MetricsLogger", "ModelCheckpoint", "ProgressBar"]

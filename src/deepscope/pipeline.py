@@ -21,7 +21,13 @@ from deepscope.io import append_line, load_tensors, save_tensors, write_json, wr
 from deepscope.models.builder import DeepscopeModel, build_model
 from deepscope.serve.predictor import Predictor, model_description
 from deepscope.track.rundir import MODEL_FORMAT, RunDir, environment
-from deepscope.training.callbacks import EarlyStopping, MetricsLogger, ModelCheckpoint, ProgressBar
+from deepscope.training.callbacks import (
+    EarlyStopping,
+    ExponentialMovingAverage,
+    MetricsLogger,
+    ModelCheckpoint,
+    ProgressBar,
+)
 from deepscope.training.trainer import Trainer, seed_everything
 
 log = logging.getLogger("deepscope")
@@ -65,7 +71,7 @@ def train(
     write_json(run_dir.env, environment(config.train.seed, trainer.device))
     resume_from = run_dir.last_checkpoint if resume and run_dir.last_checkpoint.exists() else None
     history = trainer.fit(model, data.splits["train"], data.splits.get("val"), resume_from=resume_from)
-    if run_dir.best_checkpoint.exists() and "val" in data.splits:
+    if config.train.restore_best and run_dir.best_checkpoint.exists() and "val" in data.splits:
         model.load_state_dict(load_tensors(run_dir.best_checkpoint)[0])  # the best epoch on validation
     save_model(run_dir, model, data, config)
     metrics = {split: trainer.evaluate(model, tensors) for split, tensors in data.splits.items() if split != "train"}
@@ -110,6 +116,9 @@ def trainer_from_config(config: Config, run_dir: RunDir, *, progress: bool = Tru
     callbacks: list[Any] = [ProgressBar()] if progress else []
     if t.early_stopping:
         callbacks.append(EarlyStopping(t.early_stopping.patience, t.early_stopping.monitor, t.early_stopping.min_delta))
+    if t.ema:
+        callbacks.append(ExponentialMovingAverage(t.ema))
+    # the checkpoint goes last, so it saves every other callback's updated state
     callbacks += [MetricsLogger(run_dir.metrics), ModelCheckpoint(run_dir.checkpoints, every_steps=t.checkpoint_every)]
     return Trainer(
         epochs=t.epochs, batch_size=t.batch_size, eval_batch_size=t.eval_batch_size,

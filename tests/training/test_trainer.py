@@ -128,3 +128,33 @@ def test_grad_clip_and_bf16_autocast_train():
     before = copy.deepcopy(model.state_dict())
     Trainer(epochs=1, grad_clip=0.5, precision="bf16", loss="cross_entropy", device="cpu").fit(model, (x, y))
     assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_weight_average_is_validated_kept_and_resumed(tmp_path):
+    from deepscope.callbacks import ExponentialMovingAverage
+
+    x, y = make_data()
+
+    def trainer(*extra: Callback) -> Trainer:
+        return Trainer(epochs=3, batch_size=32, lr=1e-2, loss="cross_entropy", seed=3, device="cpu",
+                       callbacks=[ExponentialMovingAverage(0.9), *extra])
+
+    full_trainer = trainer()
+    full = make_model()
+    history = full_trainer.fit(full, (x[:200], y[:200]), (x[200:], y[200:]))
+    averaged = full_trainer.eval_model
+    assert averaged is not full and torch.equal(full[0].weight, averaged[0].weight)  # the final model is the average
+    assert history[-1]["val.loss"] == pytest.approx(full_trainer.evaluate(averaged, (x[200:], y[200:]))["loss"])
+
+    class StopAt(Callback):
+        def on_batch_end(self, t):
+            if t.global_step == 9:
+                t.save_checkpoint(tmp_path / "last.safetensors")
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        trainer(StopAt()).fit(make_model(), (x[:200], y[:200]), (x[200:], y[200:]))
+    resumed = make_model(seed=99)
+    trainer().fit(resumed, (x[:200], y[:200]), (x[200:], y[200:]), resume_from=tmp_path / "last.safetensors")
+    for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)

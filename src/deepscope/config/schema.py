@@ -128,8 +128,10 @@ class TrainConfig(Section):
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
     grad_clip: float | None = Field(None, gt=0.0, description="clip the global gradient norm to this")
+    ema: float | None = Field(None, gt=0.0, lt=1.0, description="keep an average of the weights with this decay")
     early_stopping: EarlyStoppingConfig | None = None
     monitor: str | None = Field(None, description="metric that picks the best checkpoint, e.g. val.loss")
+    restore_best: bool = Field(True, description="the saved model is the best epoch on `monitor` (else the last)")
     checkpoint_every: int | None = Field(None, ge=1, description="also checkpoint every N steps")
     seed: int = 0
     deterministic: bool = False

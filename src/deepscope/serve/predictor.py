@@ -37,7 +37,10 @@ class Predictor:
         folder = Path(path)
         folder = folder / "model" if (folder / "model" / "model.json").exists() else folder
         if not (folder / "model.json").exists():
-            raise UserError(f"{path}: no trained model here (model/model.json is missing); give a finished run directory")
+            raise UserError(
+                f"{path}: no trained model here (model/model.json is missing); give a finished run directory, "
+                "or finish this one with `deepscope train --resume RUN_DIR`"
+            )
         spec = json.loads((folder / "model.json").read_text())
         inputs = {n: Feature.from_state(s) for n, s in spec["inputs"].items()}
         outputs = {n: Feature.from_state(s) for n, s in spec["outputs"].items()}

@@ -68,9 +68,12 @@ def load_rng_state(shuffle: torch.Generator, tensors: dict[str, torch.Tensor], p
 
 
 def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    shuffle: torch.Generator, meta: dict[str, Any]) -> Path:
-    """Everything needed to continue: model, optimizer, RNGs, plus the trainer's `meta` (JSON)."""
+                    shuffle: torch.Generator, meta: dict[str, Any], extra: dict[str, torch.nn.Module] | None = None) -> Path:
+    """Everything needed to continue: model, optimizer, RNGs, the trainer's `meta` (JSON), and `extra` modules
+    (e.g. a weight average) by name."""
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    for name, module in (extra or {}).items():
+        tensors.update({f"{name}.{k}": v for k, v in module.state_dict().items()})
     optimizer_tensors, optimizer_plain = optimizer_state(optimizer)
     rng_tensors, rng_plain = rng_state(shuffle)
     tensors.update(optimizer_tensors)
@@ -79,14 +82,19 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
 
 
 def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    shuffle: torch.Generator) -> dict[str, Any]:
-    """Restore model, optimizer and RNGs in place; return the trainer's meta."""
+                    shuffle: torch.Generator, extra: dict[str, torch.nn.Module] | None = None) -> dict[str, Any]:
+    """Restore model, extra modules, optimizer and RNGs in place; return the trainer's meta."""
     tensors, meta = load_tensors(path)
-    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    for name, module in {"model": model, **(extra or {})}.items():
+        module.load_state_dict({k[len(name) + 1 :]: v for k, v in tensors.items() if k.startswith(f"{name}.")})
     load_optimizer_state(optimizer, tensors, meta["optimizer"])  # torch moves moments to the params' device
     load_rng_state(shuffle, tensors, meta["rng"])
     return meta
 
 
-def model_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return dict(model.state_dict())
+def has_tensors(path: str | Path, prefix: str) -> bool:
+    """Whether the checkpoint holds tensors named `prefix.*` (e.g. a weight average), without loading them."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        return any(key.startswith(f"{prefix}.") for key in handle.keys())

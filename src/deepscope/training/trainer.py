@@ -10,6 +10,7 @@ syncs with the device inside a step: the loss is accumulated on the device and r
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 import time
@@ -24,7 +25,7 @@ from deepscope.data.dataset import TensorData
 from deepscope.errors import UserError
 from deepscope.training.callbacks.base import Callback, CallbackList
 from deepscope.training.callbacks.early_stopping import mode_for
-from deepscope.training.checkpoint import load_checkpoint, save_checkpoint
+from deepscope.training.checkpoint import has_tensors, load_checkpoint, save_checkpoint
 from deepscope.training.distributed import SingleDevice, resolve_device
 from deepscope.training.optim import build_optimizer, build_schedule
 from deepscope.training.precision import get_precision
@@ -73,6 +74,7 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         self.should_stop = False
         self.model: nn.Module | None = None
+        self.eval_model: nn.Module | None = None  # what validation uses: the model, or e.g. its weight average
 
     @property
     def device(self) -> torch.device:
@@ -95,7 +97,7 @@ class Trainer:
         self._seed_everything()
         self.task = task_for(model, self.loss_spec)
         self.train_data, self.val_data = as_data(train_data, self.device), as_data(val_data, self.device)
-        self.model = model = self.strategy.setup(model)
+        self.model = self.eval_model = model = self.strategy.setup(model)  # a callback may swap eval_model
         self.monitor = self.monitor_spec or ("val.loss" if self.val_data is not None else "train.loss")
         self.steps_per_epoch = self.train_data.num_batches(self.batch_size)
         options = {k: v for k, v in self.optimizer_spec.items() if k != "name"}
@@ -129,7 +131,7 @@ class Trainer:
             self.callbacks.on_batch_end(self)
         logs = {"epoch": self.epoch + 1, "train.loss": self._mean_epoch_loss(), "lr": self.schedule.current_lr()}
         if self.val_data is not None:
-            logs.update({f"val.{k}": v for k, v in self.evaluate(model, self.val_data).items() if _scalar(v)})
+            logs.update({f"val.{k}": v for k, v in self.evaluate(self.eval_model, self.val_data).items() if _scalar(v)})
         logs["time"] = time.perf_counter() - started
         self.schedule.step_epoch(logs.get(self.monitor))
         self.history.append(logs)
@@ -209,10 +211,14 @@ class Trainer:
             "callbacks": self.callbacks.state_dict(), "should_stop": self.should_stop,
             "epoch_loss": self.epoch_loss.item(), "epoch_shuffle_state": self.epoch_shuffle_state.tolist(),
         }
-        return save_checkpoint(path, self.model, self.optimizer, self.shuffle, meta)
+        extra = {} if self.eval_model is self.model else {"eval_model": self.eval_model}
+        return save_checkpoint(path, self.model, self.optimizer, self.shuffle, meta, extra)
 
     def load_checkpoint(self, path: str | Path) -> None:
-        meta = load_checkpoint(path, self.model, self.optimizer, self.shuffle)
+        if self.eval_model is self.model and has_tensors(path, "eval_model"):
+            self.eval_model = copy.deepcopy(self.model)  # the saved weight average is restored into its own copy
+        extra = {} if self.eval_model is self.model else {"eval_model": self.eval_model}
+        meta = load_checkpoint(path, self.model, self.optimizer, self.shuffle, extra)
         self.epoch, self.batch_in_epoch, self.global_step = meta["epoch"], meta["batch_in_epoch"], meta["global_step"]
         self.history, self.should_stop = meta["history"], meta["should_stop"]
         self.schedule.load_state_dict(meta["schedule"])

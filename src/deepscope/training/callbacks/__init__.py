@@ -3,7 +3,8 @@
 from deepscope.training.callbacks.base import Callback, CallbackList
 from deepscope.training.callbacks.checkpoint import ModelCheckpoint
 from deepscope.training.callbacks.early_stopping import EarlyStopping
+from deepscope.training.callbacks.ema import ExponentialMovingAverage
 from deepscope.training.callbacks.metrics_logger import MetricsLogger
 from deepscope.training.callbacks.progress import ProgressBar
 
-__all__ = ["Callback", "CallbackList", "EarlyStopping", "MetricsLogger", "ModelCheckpoint", "ProgressBar"]
+__all__ = ["Callback", "CallbackList", "EarlyStopping", "ExponentialMovingAverage", "MetricsLogger", "ModelCheckpoint", "ProgressBar"]

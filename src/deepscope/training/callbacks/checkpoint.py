@@ -35,7 +35,8 @@ class ModelCheckpoint(Callback):
         value = logs.get(monitor, math.nan)
         if math.isnan(self.best) or is_better(value, self.best, mode_for(monitor)):
             self.best, self.best_epoch = value, logs["epoch"]
-            save_tensors(self.folder / BEST, dict(_unwrap(trainer.model).state_dict()),
+            # the weights that were validated: the model's, or their average when one is kept
+            save_tensors(self.folder / BEST, dict(_unwrap(trainer.eval_model).state_dict()),
                          {"epoch": logs["epoch"], "monitor": monitor, "value": value})
         trainer.save_checkpoint(self.folder / LAST)
 

@@ -12,13 +12,18 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from deepscope.training.callbacks.base import Callback
 
 
+# the few numbers worth a glance every epoch; everything is in metrics.jsonl
+HEADLINE = ("loss", "accuracy", "roc_auc", "mae", "r2")
+
+
 def format_logs(logs: dict[str, Any]) -> str:
     parts = []
     for key, value in logs.items():
-        if key == "epoch" or not isinstance(value, (int, float)):
+        if key in ("epoch", "time") or not isinstance(value, (int, float)):
             continue
-        parts.append(f"{key} {value:.4g}" if key != "time" else f"{value:.1f}s")
-    return "  ".join(parts)
+        if key == "lr" or key.rsplit(".", 1)[-1] in HEADLINE:
+            parts.append(f"{key} {value:.4g}")
+    return "  ".join(parts + [f"{logs.get('time', 0.0):.1f}s"])
 
 
 class ProgressBar(Callback):
