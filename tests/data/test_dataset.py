@@ -47,3 +47,13 @@ def test_augment_flips_and_shifts_keep_shape_and_content():
 def window(image: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     """The part of a (C, 5, 5) image that stays in view after a shift by (dy, dx)."""
     return image[:, max(dy, 0) : 5 + min(dy, 0), max(dx, 0) : 5 + min(dx, 0)]
+
+
+def test_rotation_keeps_shape_and_a_tiny_angle_changes_nothing():
+    torch.manual_seed(0)
+    images = torch.randn(6, 2, 9, 9)
+    assert torch.allclose(ImageAugment(["image"], rotate=1e-6)({"image": images})["image"], images, atol=1e-4)
+    rotated = ImageAugment(["image"], rotate=30)({"image": images})["image"]
+    assert rotated.shape == images.shape and not torch.allclose(rotated, images, atol=1e-2)
+    centre = ImageAugment(["image"], rotate=30)({"image": images})["image"][:, :, 4, 4]
+    assert torch.allclose(centre, images[:, :, 4, 4], atol=1e-5)  # rotation about the centre keeps it

@@ -58,6 +58,7 @@ class AugmentConfig(Section):
 
     flip: Literal["none", "horizontal", "vertical", "both"] = "none"
     shift: int = Field(0, ge=0, description="random translation, in pixels, up to this many each way")
+    rotate: float = Field(0.0, ge=0.0, le=180.0, description="random rotation, in degrees, up to this much each way")
 
 
 class DataConfig(Section):

@@ -51,8 +51,8 @@ def prepare_data(config: DataConfig) -> PreparedData:
     splits = {split: encode_columns(features, columns) for split, columns in raw.splits.items()}
     images = [name for name, f in inputs.items() if f.kind == "image"]
     augment = config.augment
-    if images and (augment.flip != "none" or augment.shift):
-        splits["train"].transform = ImageAugment(images, flip=augment.flip, shift=augment.shift)
+    if images and (augment.flip != "none" or augment.shift or augment.rotate):
+        splits["train"].transform = ImageAugment(images, flip=augment.flip, shift=augment.shift, rotate=augment.rotate)
     return PreparedData(inputs, outputs, splits, raw)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -9,7 +11,7 @@ from deepscope.data.dataset import Batch
 
 
 class ImageAugment:
-    """Random flips and shifts of every image column in a batch of (N, C, H, W) tensors.
+    """Random flips, rotations and shifts of every image column in a batch of (N, C, H, W) tensors.
 
     `shift` translates each image by up to that many pixels each way (zero padding of the normalised image,
     i.e. the mean colour), as in the usual pad-and-crop recipe.
@@ -18,10 +20,11 @@ class ImageAugment:
         batch = augment({"image": torch.randn(8, 1, 28, 28)})
     """
 
-    def __init__(self, columns: list[str], *, flip: str = "none", shift: int = 0):
+    def __init__(self, columns: list[str], *, flip: str = "none", shift: int = 0, rotate: float = 0.0):
         self.columns = columns
         self.flip = flip
         self.shift = shift
+        self.rotate = rotate
 
     def __call__(self, batch: Batch) -> Batch:
         batch = dict(batch)
@@ -31,6 +34,8 @@ class ImageAugment:
                 images = _random_flip(images, dim=3)
             if self.flip in ("vertical", "both"):
                 images = _random_flip(images, dim=2)
+            if self.rotate:
+                images = _random_rotation(images, self.rotate)
             if self.shift:
                 images = _random_shift(images, self.shift)
             batch[name] = images
@@ -40,6 +45,16 @@ class ImageAugment:
 def _random_flip(images: torch.Tensor, dim: int) -> torch.Tensor:
     mask = torch.rand(images.shape[0], device=images.device) < 0.5
     return torch.where(mask.view(-1, 1, 1, 1), images.flip(dim), images)
+
+
+def _random_rotation(images: torch.Tensor, degrees: float) -> torch.Tensor:
+    """Rotate each image by its own random angle in [-degrees, degrees], one batched grid_sample."""
+    n = images.shape[0]
+    angle = (torch.rand(n, device=images.device) * 2 - 1) * math.radians(degrees)
+    cos, sin, zero = angle.cos(), angle.sin(), torch.zeros_like(angle)
+    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)  # (N, 2, 3)
+    grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
 def _random_shift(images: torch.Tensor, shift: int) -> torch.Tensor:
