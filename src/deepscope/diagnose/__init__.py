@@ -1,0 +1,14 @@
+"""Diagnostics: record training cheaply, judge it with pure functions, say what is wrong and what to do.
+
+    run = deepscope.train("examples/mnist.yaml")
+    for finding in run.diagnosis: print(finding.severity, finding.title, finding.advice)
+
+Recorders (callbacks and the data profile) fill a `Record`; detectors (one per file under `detectors/`) turn
+it into `Finding`s; `judge` runs them all.
+"""
+
+from deepscope.diagnose.finding import Finding, at_least, worst_first
+from deepscope.diagnose.judge import judge, load_diagnosis, save_diagnosis
+from deepscope.diagnose.record import Record
+
+__all__ = ["Finding", "Record", "at_least", "judge", "load_diagnosis", "save_diagnosis", "worst_first"]

@@ -1,0 +1,41 @@
+"""Run the detectors over a record, and save or load the result as `diagnosis.json`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+from deepscope.diagnose.detectors import load_all
+from deepscope.diagnose.finding import Finding, worst_first
+from deepscope.diagnose.record import Record
+from deepscope.errors import UserError
+from deepscope.io import write_json
+
+DIAGNOSIS_FORMAT = 1
+
+
+def judge(record: Record, *, skip: Iterable[str] = ()) -> list[Finding]:
+    """Every registered detector's findings on `record`, worst first; `skip` names detectors to leave out."""
+    skipped = set(skip)
+    findings: list[Finding] = []
+    for name, detector in load_all().items():
+        if name not in skipped:
+            findings.extend(detector(record))
+    return worst_first(findings)
+
+
+def save_diagnosis(path: str | Path, findings: list[Finding], record: Record) -> None:
+    """diagnosis.json: {"format": 1, "findings": [...], "record": {...}} (written atomically)."""
+    write_json(path, {"format": DIAGNOSIS_FORMAT, "findings": [f.to_dict() for f in findings], "record": record.to_dict()})
+
+
+def load_diagnosis(path: str | Path) -> tuple[list[Finding], Record]:
+    path = Path(path)
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+        return [Finding.from_dict(f) for f in data["findings"]], Record.from_dict(data.get("record", {}))
+    except FileNotFoundError:
+        raise UserError(f"{path}: no diagnosis here; diagnostics are written at the end of `deepscope train`") from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise UserError(f"{path}: not a readable diagnosis ({error}); train the run again to rewrite it") from None
