@@ -1,5 +1,6 @@
 """`deepscope.callbacks`: the training callbacks, importable from the top (`ds.callbacks.EarlyStopping`)."""
 
+from deepscope.diagnose.callback import Diagnostics  # noqa: F401
 from deepscope.training.callbacks import (  # noqa: F401
     Callback,
     CallbackList,
@@ -10,4 +11,4 @@ from deepscope.training.callbacks import (  # noqa: F401
     ProgressBar,
 )
 
-__all__ = ["Callback", "CallbackList", "EarlyStopping", "ExponentialMovingAverage", "MetricsLogger", "ModelCheckpoint", "ProgressBar"]
+__all__ = ["Callback", "CallbackList", "Diagnostics", "EarlyStopping", "ExponentialMovingAverage", "MetricsLogger", "ModelCheckpoint", "ProgressBar"]

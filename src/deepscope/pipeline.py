@@ -16,6 +16,9 @@ import torch
 from deepscope.config.loading import config_to_yaml, load_config
 from deepscope.config.schema import Config
 from deepscope.data.prepare import PreparedData, prepare_data
+from deepscope.diagnose import Finding, Record
+from deepscope.diagnose.callback import Diagnostics
+from deepscope.diagnose.profile import profile_data
 from deepscope.errors import UserError
 from deepscope.io import append_line, load_tensors, save_tensors, write_json, write_text
 from deepscope.models.builder import DeepscopeModel, build_model
@@ -43,7 +46,7 @@ class Run:
     model: DeepscopeModel
     data: PreparedData
     config: Config
-    diagnosis: list[dict[str, Any]] = field(default_factory=list)
+    diagnosis: list[Finding] = field(default_factory=list)  # what the diagnostics found, worst first
 
     def predictor(self) -> Predictor:
         return Predictor(self.model, self.data.inputs, self.data.outputs)
@@ -67,7 +70,7 @@ def train(
     if run_dir is None:
         run_dir = RunDir.create(config.run.root, config.run.name or _default_name(config))
         write_text(run_dir.config, config_to_yaml(config))
-    trainer = trainer_from_config(config, run_dir, progress=progress)
+    trainer = trainer_from_config(config, run_dir, progress=progress, data=data)
     write_json(run_dir.env, environment(config.train.seed, trainer.device))
     resume_from = run_dir.last_checkpoint if resume and run_dir.last_checkpoint.exists() else None
     history = trainer.fit(model, data.splits["train"], data.splits.get("val"), resume_from=resume_from)
@@ -77,7 +80,17 @@ def train(
     metrics = {split: trainer.evaluate(model, tensors) for split, tensors in data.splits.items() if split != "train"}
     for split, values in metrics.items():
         append_line(run_dir.metrics, {"split": split, **values})
-    return Run(run_dir.path, metrics, history, model, data, config)
+    diagnosis = _finish_diagnostics(trainer, model, data)
+    return Run(run_dir.path, metrics, history, model, data, config, diagnosis)
+
+
+def _finish_diagnostics(trainer: Trainer, model: DeepscopeModel, data: PreparedData) -> list[Finding]:
+    """Judge the whole run with the model as saved; calibration is measured on validation (else test) data."""
+    diagnostics = next((c for c in trainer.callbacks.callbacks if isinstance(c, Diagnostics)), None)
+    if diagnostics is None:
+        return []
+    split = "val" if "val" in data.splits else "test" if "test" in data.splits else None
+    return diagnostics.finish(model, data.splits.get(split) if split else None, split)
 
 
 def describe(config: Config, data: PreparedData, model: DeepscopeModel) -> str:
@@ -111,13 +124,20 @@ def _default_name(config: Config) -> str:
     return source.stem if source.suffix else source.name or "run"
 
 
-def trainer_from_config(config: Config, run_dir: RunDir, *, progress: bool = True) -> Trainer:
+def trainer_from_config(config: Config, run_dir: RunDir, *, progress: bool = True,
+                        data: PreparedData | None = None) -> Trainer:
     t = config.train
-    callbacks: list[Any] = [ProgressBar()] if progress else []
+    bar = ProgressBar() if progress else None
+    callbacks: list[Any] = [bar] if bar else []
     if t.early_stopping:
         callbacks.append(EarlyStopping(t.early_stopping.patience, t.early_stopping.monitor, t.early_stopping.min_delta))
     if t.ema:
         callbacks.append(ExponentialMovingAverage(t.ema))
+    if config.diagnose.enabled:
+        record = Record(data=profile_data(data)) if data is not None else Record()
+        callbacks.append(Diagnostics(every=config.diagnose.every, path=run_dir.diagnosis, live=progress,
+                                     console=bar.console if bar else None, skip=config.diagnose.skip,
+                                     record=record, finish_at_fit_end=False))
     # the checkpoint goes last, so it saves every other callback's updated state
     callbacks += [MetricsLogger(run_dir.metrics), ModelCheckpoint(run_dir.checkpoints, every_steps=t.checkpoint_every)]
     return Trainer(

@@ -81,3 +81,10 @@ def test_unreadable_prediction_image(tmp_path, trained_digits_run, deepscope):
 
 def test_resume_of_something_that_is_not_a_run(tmp_path, deepscope):
     assert_user_error(deepscope("train", "--resume", str(tmp_path), cwd=tmp_path), "not a run directory")
+
+
+def test_missing_argument_and_unknown_option_are_usage_errors(deepscope, tmp_path):
+    for args in (("evaluate",), ("train", "--bogus")):
+        result = deepscope(*args, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr and "Error:" in result.stderr

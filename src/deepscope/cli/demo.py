@@ -25,4 +25,4 @@ def demo(root: Path = typer.Option(Path("runs"), help="folder for the run direct
     run = run_training(DEMO_CONFIG, {"run.root": str(root)})
     print_metrics(run.metrics)
     typer.echo(f"run directory: {run.dir}")
-    typer.echo(f"next: deepscope predict {run.dir} <image.png>   or   deepscope evaluate {run.dir}")
+    typer.echo(f"next: deepscope predict {run.dir} <image.png>   or   deepscope diagnose {run.dir}")

@@ -26,7 +26,7 @@ stderr = Console(stderr=True)
 
 
 def register() -> None:
-    from deepscope.cli import datasets, demo, evaluate, predict, train  # noqa: F401  (each adds its command)
+    from deepscope.cli import datasets, demo, diagnose, evaluate, lr_find, predict, train  # noqa: F401  (each adds its command)
 
 
 def main() -> None:
@@ -43,13 +43,25 @@ def main() -> None:
         stderr.print("interrupted; continue a run with `deepscope train --resume RUN_DIR`")
         sys.exit(130)
     except Exception as error:  # click's own usage errors carry exit codes; anything else is a bug
-        import click
-
-        if isinstance(error, click.exceptions.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        if isinstance(error, click.exceptions.Exit):
-            sys.exit(error.exit_code)
-        if isinstance(error, click.exceptions.Abort):
-            sys.exit(1)
+        for exceptions in _click_exception_modules():
+            if isinstance(error, exceptions.ClickException):
+                error.show()
+                sys.exit(error.exit_code)
+            if isinstance(error, exceptions.Exit):
+                sys.exit(error.exit_code)
+            if isinstance(error, exceptions.Abort):
+                sys.exit(1)
         raise
+
+
+def _click_exception_modules() -> list:
+    """click's exceptions, and those of the copy of click that newer typer releases bundle."""
+    import importlib
+
+    modules = []
+    for name in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            modules.append(importlib.import_module(name))
+        except ImportError:
+            pass
+    return modules

@@ -152,6 +152,19 @@ class TrainConfig(Section):
         return {"patience": value} if isinstance(value, int) else value
 
 
+class DiagnoseConfig(Section):
+    """Diagnostics: on by default; they watch training and say what is wrong and what to change."""
+
+    enabled: bool = True
+    every: int | None = Field(None, ge=1, description="steps between measurements (default: about 8 per epoch, at most 50)")
+    skip: list[str] = Field(default_factory=list, description="detectors to turn off, e.g. [calibration]")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _on_off(cls, value: Any) -> Any:
+        return {"enabled": value} if isinstance(value, bool) else value
+
+
 class RunConfig(Section):
     root: str = "runs"
     name: str | None = None
@@ -161,4 +174,5 @@ class Config(Section):
     data: DataConfig
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    diagnose: DiagnoseConfig = Field(default_factory=DiagnoseConfig)
     run: RunConfig = Field(default_factory=RunConfig)

@@ -14,6 +14,14 @@ from deepscope.io import write_json
 
 DIAGNOSIS_FORMAT = 1
 
+# symptoms that a root cause, when found, already explains: they are kept, as information, pointing to it
+CAUSES = ("divergence", "lr_too_low", "lr_too_high", "dead_units", "vanishing_gradients", "exploding_gradients", "saturation")
+EXPLAINED_BY = {
+    **{symptom: CAUSES for symptom in ("plateau", "underfitting", "no_learning", "loss_spikes", "calibration")},
+    "dead_units": ("divergence", "lr_too_high"),  # a blow-up knocks ReLUs out; the blow-up is what to fix
+    "saturation": ("divergence", "lr_too_high"),
+}
+
 
 def judge(record: Record, *, skip: Iterable[str] = ()) -> list[Finding]:
     """Every registered detector's findings on `record`, worst first; `skip` names detectors to leave out."""
@@ -22,7 +30,18 @@ def judge(record: Record, *, skip: Iterable[str] = ()) -> list[Finding]:
     for name, detector in load_all().items():
         if name not in skipped:
             findings.extend(detector(record))
-    return worst_first(findings)
+    return worst_first(_explain_symptoms(findings))
+
+
+def _explain_symptoms(findings: list[Finding]) -> list[Finding]:
+    """Demote a symptom to info when one of its root causes was found, so a learner sees what to fix first."""
+    found = [f.code for f in findings if f.severity != "info"]
+    for finding in findings:
+        causes = [code for code in dict.fromkeys(found) if code in EXPLAINED_BY.get(finding.code, ())]
+        if causes and finding.severity != "info":
+            finding.severity = "info"
+            finding.explanation += f" This is most likely a consequence of: {', '.join(causes)}."
+    return findings
 
 
 def save_diagnosis(path: str | Path, findings: list[Finding], record: Record) -> None:

@@ -37,6 +37,8 @@ Batch = dict[str, torch.Tensor]
 class TrainingDiverged(UserError):
     """The loss became NaN or infinite."""
 
+    diverged = True
+
 
 class Trainer:
     def __init__(
@@ -87,8 +89,12 @@ class Trainer:
         if resume_from is not None:
             self.load_checkpoint(resume_from)
         self.callbacks.on_fit_start(self)
-        while self.epoch < self.epochs and not self.should_stop:
-            self._run_epoch(model)
+        try:
+            while self.epoch < self.epochs and not self.should_stop:
+                self._run_epoch(model)
+        except Exception as error:  # callbacks may report (e.g. where a NaN began) before it reaches the user
+            self.callbacks.on_exception(self, error)
+            raise
         self.callbacks.on_fit_end(self)
         return self.history
 
@@ -147,7 +153,7 @@ class Trainer:
         self.precision.backward(loss)
         if self.grad_clip:
             self.precision.unscale(self.optimizer)
-            nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)
+            self.last_grad_norm = nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)  # before clipping
         self.precision.step(self.optimizer)
         self.schedule.step_batch()
         return loss

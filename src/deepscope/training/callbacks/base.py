@@ -31,6 +31,9 @@ class Callback:
     def on_fit_end(self, trainer: "Trainer") -> None:
         pass
 
+    def on_exception(self, trainer: "Trainer", error: BaseException) -> None:
+        """Training stopped with `error` (re-raised afterwards): a chance to report what led to it."""
+
     # state that must survive a resume (JSON-serialisable)
     def state_dict(self) -> dict[str, Any]:
         return {}
@@ -68,6 +71,10 @@ class CallbackList(Callback):
     def on_fit_end(self, trainer: "Trainer") -> None:
         for callback in self.callbacks:
             callback.on_fit_end(trainer)
+
+    def on_exception(self, trainer: "Trainer", error: BaseException) -> None:
+        for callback in self.callbacks:
+            callback.on_exception(trainer, error)
 
     def state_dict(self) -> dict[str, Any]:
         return {f"{i}:{type(c).__name__}": c.state_dict() for i, c in enumerate(self.callbacks)}

@@ -53,12 +53,16 @@ class ProgressBar(Callback):
         else:
             eta = (self.total - trainer.global_step) / max(trainer.global_step - self.start_step, 1) * elapsed
             self.console.print(f"{description}  step {trainer.global_step}/{self.total}  {info}  eta {eta:.0f}s",
-                               highlight=False)
+                               highlight=False, soft_wrap=True)
 
     def on_epoch_end(self, trainer: Any, logs: dict[str, float]) -> None:
         line = f"epoch {logs['epoch']}/{trainer.epochs}  {format_logs(logs)}"
-        (self.progress.console if self.progress else self.console).print(line, highlight=False)
+        (self.progress.console if self.progress else self.console).print(line, highlight=False, soft_wrap=True)
 
     def on_fit_end(self, trainer: Any) -> None:
         if self.progress:
             self.progress.stop()
+            self.progress = None
+
+    def on_exception(self, trainer: Any, error: BaseException) -> None:
+        self.on_fit_end(trainer)  # leave the terminal clean for the error message

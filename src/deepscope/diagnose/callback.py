@@ -1,0 +1,221 @@
+"""`Diagnostics`: the callback that records training for the detectors and reports what they find.
+
+Every `every` steps it measures each layer (gradients, weights, updates, activations) with one device sync;
+at each epoch end it judges the record and prints findings the first time they appear; at the end it measures
+calibration, prints a summary and writes `diagnosis.json`. If the loss turns NaN/Inf, it finds the first layer
+that went non-finite and reports before the error reaches the user.
+
+    trainer = Trainer(callbacks=[Diagnostics(path="diagnosis.json")])
+    trainer.fit(model, train, val); trainer.callbacks.callbacks[0].findings
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+import torch
+from rich.console import Console
+from torch import nn
+
+from deepscope.diagnose.calibration import calibration_stats
+from deepscope.diagnose.finding import Finding
+from deepscope.diagnose.initial import bias_means, expected_initial_loss, layer_init_scales, output_descriptions
+from deepscope.diagnose.judge import judge, save_diagnosis
+from deepscope.diagnose.probes import ActivationProbe, WeightProbe
+from deepscope.diagnose.record import Record
+from deepscope.training.callbacks.base import Callback
+
+INITIAL_LOSS_EXAMPLES = 512
+# how often to measure: about 4 times an epoch, but never more than one step in 5 (a measured step costs about
+# two plain ones) and at least every 50 steps
+SAMPLES_PER_EPOCH = 4
+MIN_EVERY, MAX_EVERY = 5, 50
+LIVE_INTERVAL = 2.0  # seconds between live judgements: short epochs would otherwise spend their time judging
+
+
+class Diagnostics(Callback):
+    def __init__(self, *, every: int | None = None, path: str | Path | None = None, console: Console | None = None,
+                 live: bool = True, skip: Iterable[str] = (), record: Record | None = None, finish_at_fit_end: bool = True):
+        self.every_option, self.path, self.live = every, path, live
+        self.console = console or Console(file=sys.stderr)
+        self.skip = tuple(skip)
+        self.record = record or Record()
+        self.finish_at_fit_end = finish_at_fit_end
+        self.findings: list[Finding] = []
+        self.shown: set[str] = set()
+        self.last_judged = -math.inf
+
+    # --- recording --------------------------------------------------------------------------------------------
+    def on_fit_start(self, trainer: Any) -> None:
+        model = trainer.model
+        self.every = self.every_option or max(MIN_EVERY, min(MAX_EVERY, trainer.steps_per_epoch // SAMPLES_PER_EPOCH))
+        self.weights, self.activations = WeightProbe(model), ActivationProbe(model)
+        self.pending, self.loss_before = False, None
+        task = self.record.task
+        task.setdefault("outputs", output_descriptions(model, trainer.loss_spec))
+        task.update(n_train=len(trainer.train_data), n_params=sum(p.numel() for p in model.parameters()),
+                    epochs=trainer.epochs, steps_per_epoch=trainer.steps_per_epoch, batch_size=trainer.batch_size,
+                    optimizer=trainer.optimizer_spec.get("name"), lr=trainer.optimizer_spec.get("lr"),
+                    grad_clip=trainer.grad_clip, every=self.every,
+                    early_stopping=any(type(c).__name__ == "EarlyStopping" for c in trainer.callbacks.callbacks))
+        if trainer.global_step == 0 or not self.record.init:
+            self.record.init = self._initial_state(trainer)
+
+    def _initial_state(self, trainer: Any) -> dict[str, Any]:
+        model = trainer.model
+        batch = next(trainer.train_data.batches(min(INITIAL_LOSS_EXAMPLES, len(trainer.train_data)), shuffle=False))
+        was_training = model.training
+        model.eval()  # no dropout draws and no batch-norm updates: training follows the same path as without us
+        with trainer.precision.autocast():
+            loss, outputs = trainer.task.forward_loss(model, batch)
+        _count_classes(self.record.task["outputs"], outputs)
+        loss.backward()
+        grad_norm = self.weights.measure()["total"]
+        model.zero_grad(set_to_none=True)
+        model.train(was_training)
+        return {"loss": float(loss.detach()), "expected_loss": expected_initial_loss(self.record.task["outputs"]),
+                "grad_norm": float(grad_norm), "layers": layer_init_scales(self.weights), "bias_means": bias_means(model)}
+
+    def on_batch_end(self, trainer: Any) -> None:
+        step = trainer.global_step
+        if self.pending:
+            self._take_sample(trainer)
+        if (step + 1) % self.every == 0:  # the next step is sampled: keep what it starts from
+            self.weights.snapshot()
+            self.activations.install()
+            self.loss_before = (trainer.epoch, trainer.epoch_loss.clone())
+            self.pending = True
+
+    def _take_sample(self, trainer: Any) -> None:
+        self.pending = False
+        self.activations.remove()
+        measured = self.weights.measure()
+        epoch, before = self.loss_before
+        step_loss = trainer.epoch_loss - (before if epoch == trainer.epoch else 0.0)
+        act_names = list(self.activations.stats)
+        act = torch.stack(list(self.activations.stats.values())) if act_names else torch.zeros((0, 2))
+        grad_norm = getattr(trainer, "last_grad_norm", None)  # before clipping, when the trainer clips
+        total = grad_norm if isinstance(grad_norm, torch.Tensor) else measured["total"]
+        head = torch.stack([step_loss.float().reshape(()), total.float().reshape(())]).cpu()
+        per_layer = torch.stack([measured["grad_norm"], measured["weight_norm"], measured["update_norm"]]).cpu()
+        values = (head.tolist(), per_layer.tolist(), act.float().cpu().tolist())  # the one sync of a sample
+        self.record.samples.append(self._sample(trainer, *values, act_names))
+
+    def _sample(self, trainer: Any, head: list, per_layer: list, act: list, act_names: list[str]) -> dict[str, Any]:
+        loss, total = head
+        kinds = self.activations.kinds()
+        layers = []
+        for i, (name, size) in enumerate(zip(self.weights.names, self.weights.sizes())):
+            grad, weight, update = per_layer[0][i], per_layer[1][i], per_layer[2][i]
+            layers.append({"name": name, "grad_norm": grad, "grad_rms": grad / math.sqrt(size), "weight_norm": weight,
+                           "update_ratio": update / weight if weight > 0 and math.isfinite(update) else None})
+        activations = [{"name": n, "kind": kinds[n], "dead": a[0], "saturated": a[1]} for n, a in zip(act_names, act)]
+        sample = {"step": trainer.global_step, "epoch": trainer.epoch + 1, "loss": loss, "lr": trainer.schedule.current_lr(),
+                  "grad_norm": total, "layers": layers, "activations": activations}
+        if not (math.isfinite(loss) and math.isfinite(total)) and self.record.nonfinite is None:
+            self._note_nonfinite(trainer)
+        return sample
+
+    def _note_nonfinite(self, trainer: Any) -> None:
+        first = self.weights.first_nonfinite()
+        self.record.nonfinite = {"step": trainer.global_step, "epoch": trainer.epoch + 1,
+                                 "layer": first[0] if first else None, "where": first[1] if first else "loss",
+                                 "last_finite_step": _last_finite_step(self.record.samples)}
+
+    # --- judging and reporting --------------------------------------------------------------------------------
+    def on_epoch_end(self, trainer: Any, logs: dict[str, float]) -> None:
+        self.record.history = [dict(h) for h in trainer.history]
+        if self.live and time.monotonic() - self.last_judged >= LIVE_INTERVAL:
+            self.last_judged = time.monotonic()
+            self.findings = judge(self.record, skip=self.skip)
+            self._show_new(self.findings)
+
+    def on_exception(self, trainer: Any, error: BaseException) -> None:
+        if self.pending:
+            self.activations.remove()
+        if getattr(error, "diverged", False):  # TrainingDiverged
+            if self.record.nonfinite is None:
+                self._note_nonfinite(trainer)
+            self.record.history = [dict(h) for h in trainer.history]
+            self.conclude()
+            error.diagnosis = self.findings  # type: ignore[attr-defined]
+
+    def on_fit_end(self, trainer: Any) -> None:
+        self.record.history = [dict(h) for h in trainer.history]
+        if self.finish_at_fit_end:
+            data = trainer.val_data
+            self.finish(trainer.eval_model, data, "val" if data is not None else None)
+
+    def finish(self, model: nn.Module, data: Any, split: str | None) -> list[Finding]:
+        """Measure calibration on `data` (the final model on validation or test data), judge, report and save."""
+        if data is not None and split is not None:
+            self.record.calibration = _calibration(model, data, split)
+        return self.conclude()
+
+    def conclude(self) -> list[Finding]:
+        self.findings = judge(self.record, skip=self.skip)
+        if self.live:
+            from deepscope.diagnose.console import print_summary
+
+            self._show_new(self.findings)
+            print_summary(self.console, self.findings)
+        if self.path is not None:
+            save_diagnosis(self.path, self.findings, self.record)
+        return self.findings
+
+    def _show_new(self, findings: list[Finding]) -> None:
+        from deepscope.diagnose.console import print_new_finding
+
+        for finding in findings:
+            if finding.severity != "info" and finding.key not in self.shown:
+                self.shown.add(finding.key)
+                print_new_finding(self.console, finding)
+
+    # --- resume -----------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {"record": self.record.to_dict(), "shown": sorted(self.shown)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.record = Record.from_dict(state["record"])
+        self.shown = set(state.get("shown", ()))
+
+
+def _count_classes(descriptions: dict[str, dict[str, Any]], outputs: Any) -> None:
+    """A plain module trained with cross-entropy: the number of classes is the width of its output."""
+    if isinstance(outputs, torch.Tensor) and outputs.dim() == 2:
+        for description in descriptions.values():
+            if description.get("type") == "category":
+                description.setdefault("classes", outputs.shape[1])
+
+
+def _last_finite_step(samples: list[dict[str, Any]]) -> int | None:
+    finite = [s["step"] for s in samples if math.isfinite(s["loss"]) and math.isfinite(s["grad_norm"])]
+    return finite[-1] if finite else None
+
+
+@torch.no_grad()
+def _calibration(model: nn.Module, data: Any, split: str) -> dict[str, Any]:
+    """Calibration of the first classification output on `data` (empty for regression or plain modules)."""
+    heads = getattr(model, "heads", None)
+    if not isinstance(heads, nn.ModuleDict):
+        return {}
+    name, kind = next(((n, _kind(h)) for n, h in heads.items() if _kind(h) in ("category", "binary")), (None, None))
+    if name is None:
+        return {}
+    was_training = model.training
+    model.eval()
+    logits, targets = [], []
+    for batch in data.batches(1024):
+        logits.append(model(batch)[name].float())
+        targets.append(batch[name])
+    model.train(was_training)
+    stats = calibration_stats(torch.cat(logits), torch.cat(targets), binary=kind == "binary", split=split)
+    return {"output": name, **stats}
+
+
+def _kind(head: nn.Module) -> str:
+    return type(head).__name__.removesuffix("Head").lower()

@@ -1,0 +1,38 @@
+"""Initial weights far from the scale that keeps signals steady through depth (std about 1/sqrt(fan_in)), and
+large initial biases."""
+
+from __future__ import annotations
+
+from deepscope.diagnose.detectors import DETECTORS
+from deepscope.diagnose.finding import Finding
+from deepscope.diagnose.record import Record
+from deepscope.diagnose.series import fmt
+
+# gain = std * sqrt(fan_in): PyTorch's default init gives 0.58, Xavier/Kaiming 0.7-1.4
+GAIN_RANGE = (0.1, 3.0)
+BIAS_LIMIT = 1.0
+
+
+@DETECTORS.register("init_scale")
+def init_scale(record: Record) -> list[Finding]:
+    layers = record.init.get("layers", [])
+    low, high = GAIN_RANGE
+    off = {layer["name"]: round(layer["gain"], 3) for layer in layers if not low <= layer["gain"] <= high}
+    biased = {name: round(mean, 3) for name, mean in record.init.get("bias_means", {}).items() if abs(mean) > BIAS_LIMIT}
+    findings = []
+    if off:
+        findings.append(Finding(
+            "init_scale", "warning", f"{len(off)} layer(s) start with weights of an unusual scale",
+            "Each layer's weights should start with a standard deviation near 1/sqrt(inputs to the layer) "
+            f"(a 'gain' of about 0.6-1.4). Outside {low}-{high}, signals shrink or grow layer after layer, which "
+            "leads to vanishing or exploding gradients.",
+            {"gain_by_layer": off, "healthy_gain": "0.6-1.4"},
+            ["use the default initialisation, or nn.init.kaiming_normal_ for ReLU layers and "
+             "nn.init.xavier_uniform_ for tanh/sigmoid layers"], layer=next(iter(off))))
+    if biased:
+        findings.append(Finding(
+            "bias_init", "warning", f"{len(biased)} layer(s) start with large biases (mean up to {fmt(max(biased.values(), key=abs))})",
+            "Biases usually start at or near zero. A large negative bias before a ReLU switches units off for every "
+            "input from the start (they never learn); a large positive one saturates sigmoid and tanh units.",
+            {"bias_mean_by_layer": biased}, ["initialise biases to zero (nn.init.zeros_)"], layer=next(iter(biased))))
+    return findings

@@ -1,0 +1,52 @@
+"""The same examples in training and in validation/test data (an optimistic score), duplicates within the
+training data, and identical inputs with different labels."""
+
+from __future__ import annotations
+
+from deepscope.diagnose.detectors import DETECTORS
+from deepscope.diagnose.finding import Finding
+from deepscope.diagnose.record import Record
+
+ERROR_SHARE = 0.05  # more than this share of a held-out split copied from training: its score is not to be trusted
+
+
+@DETECTORS.register("leakage")
+def leakage(record: Record) -> list[Finding]:
+    duplicates, sizes = record.data.get("duplicates", {}), record.data.get("sizes", {})
+    if not duplicates:
+        return []
+    findings = [f for split in ("test", "val") if (f := _leaked(duplicates, sizes, split))]
+    if duplicates.get("within_train"):
+        n, total = duplicates["within_train"], sizes.get("train", 0)
+        findings.append(Finding(
+            "duplicates", "info", f"{n} training examples are exact copies of others",
+            "Repeated examples count several times in the loss, so the model leans towards them.",
+            {"within_train": n, "train_size": total}, ["remove the duplicates before training"]))
+    if duplicates.get("conflicting_labels"):
+        n = duplicates["conflicting_labels"]
+        findings.append(Finding(
+            "conflicting_labels", "warning", f"{n} groups of identical training inputs carry different labels",
+            "The same input cannot have two right answers: some of these labels are wrong, or the inputs leave out "
+            "what tells the classes apart. No model can get all of them right.",
+            {"groups": n}, ["check and correct the labels of the identical examples",
+                            "add the feature that distinguishes them, if there is one"]))
+    return findings
+
+
+def _leaked(duplicates: dict, sizes: dict, split: str) -> Finding | None:
+    n, size = duplicates.get(f"train_{split}", 0), sizes.get(split, 0)
+    near = duplicates.get(f"near_train_{split}", 0)
+    if not size or not n:
+        return None
+    share = n / size
+    name = "test" if split == "test" else "validation"
+    return Finding(
+        "leakage", "error" if share > ERROR_SHARE else "warning",
+        f"Leakage: {n} of {size} {name} examples ({share:.0%}) also appear in the training data",
+        f"The model has seen these {name} examples during training, so its {name} score overstates how it will "
+        "do on new data. Duplicates usually come from collecting the same item twice or from splitting after "
+        "augmenting; related items (the same patient, speaker or photo session) leak the same way.",
+        {f"train_{split}": n, f"{split}_size": size, "share": round(share, 4), f"near_train_{split}": near,
+         "example_rows": duplicates.get(f"train_{split}_examples", [])},
+        ["remove duplicates before splitting", "split by group (patient, speaker, session) so related examples "
+         "stay on one side", f"until then, read the {name} score as optimistic"], layer=split)

@@ -1,0 +1,59 @@
+"""Learning rate too low (updates a millionth of the weights, loss hardly moves) or too high (loss jumps up,
+updates a large fraction of the weights)."""
+
+from __future__ import annotations
+
+from deepscope.diagnose.detectors import DETECTORS
+from deepscope.diagnose.detectors.divergence import diverged
+from deepscope.diagnose.finding import Finding
+from deepscope.diagnose.record import Record
+from deepscope.diagnose.series import fmt, healthy_samples, initial_loss, median
+
+# update / weight per step: about 1e-3 is healthy (Karpathy, "A Recipe for Training Neural Networks")
+TOO_SMALL = 1e-5
+TOO_LARGE = 1e-1
+HARDLY_MOVED = 0.9  # final training loss still this fraction of the initial loss
+
+
+@DETECTORS.register("learning_rate")
+def learning_rate(record: Record) -> list[Finding]:
+    samples = healthy_samples(record)
+    ratios = [layer["update_ratio"] for s in samples for layer in s["layers"] if layer.get("update_ratio")]
+    ratio = median(ratios)
+    train = record.series("train.loss")
+    start = initial_loss(record)
+    if ratio is None or not train or not start:
+        return []
+    lr = record.task.get("lr")
+    if ratio < TOO_SMALL and train[-1] >= HARDLY_MOVED * start:
+        return [_too_low(ratio, lr, start, train[-1])]
+    early = median([layer["update_ratio"] for s in samples[: max(3, len(samples) // 10)] for layer in s["layers"]
+                    if layer.get("update_ratio")])
+    if early is not None and early > TOO_LARGE and (diverged(record) or train[-1] >= start):
+        return [_too_high(early, lr, start, train)]
+    return []
+
+
+def _too_low(ratio: float, lr: float | None, start: float, last: float) -> Finding:
+    suggested = min(lr * 1000, 1e-3) if lr else 1e-3
+    return Finding(
+        "lr_too_low", "warning", f"Learning rate too low: each step changes the weights by only {fmt(ratio)} of their size",
+        "The learning rate sets how far each step moves the weights. Healthy training moves them by about a "
+        "thousandth of their size per step; here it is far less, so the loss hardly moves "
+        f"({fmt(start)} → {fmt(last)}) and training would need thousands of times longer.",
+        {"lr": lr, "median_update_ratio": ratio, "healthy_update_ratio": 1e-3, "initial_loss": start, "final_train_loss": last},
+        [f"raise the learning rate to about {fmt(suggested)} (train.optimizer.lr={fmt(suggested)})",
+         "or let `deepscope lr-find CONFIG` suggest one"])
+
+
+def _too_high(ratio: float, lr: float | None, start: float, train: list[float]) -> Finding:
+    suggested = lr / 10 if lr else None
+    return Finding(
+        "lr_too_high", "warning", f"Learning rate too high: early steps changed the weights by {ratio:.0%} of their size",
+        "Each step moved the weights by a large fraction of their size (about a thousandth is healthy), so "
+        "training overshoots: the loss jumps up instead of settling down.",
+        {"lr": lr, "early_update_ratio": ratio, "healthy_update_ratio": 1e-3, "initial_loss": start,
+         "final_train_loss": train[-1]},
+        [f"lower the learning rate to about {fmt(suggested)} (train.optimizer.lr={fmt(suggested)})" if suggested else
+         "lower the learning rate about 10x", "or let `deepscope lr-find CONFIG` suggest one",
+         "use a warm-up (train.schedule: onecycle warms up by default)"])

@@ -1,0 +1,114 @@
+"""Cheap per-layer measurements, taken on sampled steps only and read with one device sync.
+
+`WeightProbe` follows every weight matrix/kernel (parameters with 2+ dimensions, in depth order): gradient norm,
+weight norm and the size of the last update relative to the weight. `ActivationProbe` hooks the activation
+modules for one forward pass: the fraction of dead ReLU units and of saturated sigmoid/tanh outputs.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+# units that output exactly zero for a whole batch are dead: no gradient reaches their weights
+DEAD_KINDS = {nn.ReLU: "relu", nn.ReLU6: "relu6"}
+# outputs this close to the flat ends pass back almost no gradient (sigmoid'(y) < 0.01, tanh'(y) < 0.02)
+SATURATING_KINDS = {nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.Hardtanh: "hardtanh"}
+
+
+class WeightProbe:
+    def __init__(self, model: nn.Module):
+        self.names, self.params = [], []
+        for name, p in model.named_parameters():
+            if p.requires_grad and p.dim() >= 2:
+                self.names.append(name.removeprefix("module.").removeprefix("_orig_mod."))
+                self.params.append(p)
+        self.all_params = [p for p in model.parameters() if p.requires_grad]
+        self.before: list[torch.Tensor] | None = None
+
+    def snapshot(self) -> None:
+        """Keep the weights as they are now, to measure the next update."""
+        self.before = [p.detach().clone() for p in self.params]
+
+    def measure(self) -> dict[str, torch.Tensor]:
+        """Device tensors (no sync): per-layer grad/weight/update norms, element counts, and the total grad norm."""
+        zero = torch.zeros((), device=self.params[0].device) if self.params else torch.zeros(())
+        grads = [p.grad.detach() if p.grad is not None else torch.zeros_like(p) for p in self.params]
+        weights = [p.detach() for p in self.params]
+        grad_norm = _norms(grads, zero)
+        weight_norm = _norms(weights, zero)
+        updates = [w - b for w, b in zip(weights, self.before)] if self.before is not None else []
+        update_norm = _norms(updates, zero) if updates else torch.full_like(weight_norm, float("nan"))
+        every_grad = [p.grad.detach() for p in self.all_params if p.grad is not None]
+        total = _norms(every_grad, zero).norm() if every_grad else zero
+        self.before = None
+        return {"grad_norm": grad_norm, "weight_norm": weight_norm, "update_norm": update_norm, "total": total}
+
+    def sizes(self) -> list[int]:
+        return [p.numel() for p in self.params]
+
+    def first_nonfinite(self) -> tuple[str, str] | None:
+        """The first layer (in depth order) whose weights or gradients hold NaN or Inf, and which of the two."""
+        for name, p in zip(self.names, self.params):
+            if not torch.isfinite(p.detach()).all():
+                return name, "weights"
+            if p.grad is not None and not torch.isfinite(p.grad).all():
+                return name, "gradients"
+        return None
+
+
+def _norms(tensors: list[torch.Tensor], zero: torch.Tensor) -> torch.Tensor:
+    if not tensors:
+        return zero.reshape(1)[:0]
+    return torch.stack([n.float() for n in torch._foreach_norm(tensors)])
+
+
+class ActivationProbe:
+    """Forward hooks on ReLU/sigmoid/tanh modules, installed for one forward pass at a time."""
+
+    def __init__(self, model: nn.Module):
+        self.modules: list[tuple[str, str, nn.Module]] = []
+        for name, module in model.named_modules():
+            kind = DEAD_KINDS.get(type(module)) or SATURATING_KINDS.get(type(module))
+            if kind:
+                self.modules.append((name.removeprefix("module.").removeprefix("_orig_mod."), kind, module))
+        self.handles: list[torch.utils.hooks.RemovableHandle] = []
+        self.stats: dict[str, torch.Tensor] = {}
+
+    def install(self) -> None:
+        self.stats = {}
+        for name, kind, module in self.modules:
+            self.handles.append(module.register_forward_hook(self._hook(name, kind)))
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.handles = []
+
+    def _hook(self, name: str, kind: str):
+        def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
+            if name not in self.stats and isinstance(output, torch.Tensor) and output.dim() >= 2:
+                self.stats[name] = activation_stats(output.detach(), kind)  # first call of a shared module
+
+        return hook
+
+    def kinds(self) -> dict[str, str]:
+        return {name: kind for name, kind, _ in self.modules}
+
+
+def activation_stats(output: torch.Tensor, kind: str) -> torch.Tensor:
+    """[dead fraction, saturated fraction] of one activation's output, as a device tensor.
+
+    A unit is a feature (B, D), a channel (B, C, H, W) or the last axis of a sequence (B, T, D); it is dead when
+    it is zero for every example and position in the batch.
+    """
+    y = output.detach()
+    unit_axis = y.dim() - 1 if y.dim() == 3 else 1
+    if kind in ("relu", "relu6"):
+        alive = y.amax(dim=[d for d in range(y.dim()) if d != unit_axis]) > 0
+        return torch.stack([1 - alive.float().mean(), torch.zeros((), device=y.device)])
+    if kind == "sigmoid":
+        saturated = (y < 0.01) | (y > 0.99)
+    else:
+        saturated = y.abs() > 0.99
+    return torch.stack([torch.zeros((), device=y.device), saturated.float().mean()])
