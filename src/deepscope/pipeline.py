@@ -62,8 +62,7 @@ def train(
     """Train from a config (path, dict or Config) or resume the run directory `resume` from its last checkpoint."""
     run_dir, config = _resolve_run(config, overrides, resume)
     data = prepare_data(config.data)
-    seed_everything(config.train.seed, deterministic=config.train.deterministic)  # the initial weights too
-    model = build_model(_model_config(config), model_description(data.inputs), model_description(data.outputs))
+    model = model_for(config, data)
     for line in data.raw.skipped:
         log.warning("skipped %s", line)
     log.info("%s", describe(config, data, model))
@@ -91,6 +90,12 @@ def _finish_diagnostics(trainer: Trainer, model: DeepscopeModel, data: PreparedD
         return []
     split = "val" if "val" in data.splits else "test" if "test" in data.splits else None
     return diagnostics.finish(model, data.splits.get(split) if split else None, split)
+
+
+def model_for(config: Config, data: PreparedData) -> DeepscopeModel:
+    """The config's model, sized for the data, with initial weights from the config's seed."""
+    seed_everything(config.train.seed, deterministic=config.train.deterministic)
+    return build_model(_model_config(config), model_description(data.inputs), model_description(data.outputs))
 
 
 def describe(config: Config, data: PreparedData, model: DeepscopeModel) -> str:
@@ -140,10 +145,16 @@ def trainer_from_config(config: Config, run_dir: RunDir, *, progress: bool = Tru
                                      record=record, finish_at_fit_end=False))
     # the checkpoint goes last, so it saves every other callback's updated state
     callbacks += [MetricsLogger(run_dir.metrics), ModelCheckpoint(run_dir.checkpoints, every_steps=t.checkpoint_every)]
-    return Trainer(
+    return Trainer(callbacks=callbacks, **trainer_options(config))
+
+
+def trainer_options(config: Config) -> dict[str, Any]:
+    """The `Trainer` arguments a config's `train:` section stands for (callbacks aside)."""
+    t = config.train
+    return dict(
         epochs=t.epochs, batch_size=t.batch_size, eval_batch_size=t.eval_batch_size,
         optimizer=t.optimizer.model_dump(exclude_none=True), schedule=t.schedule.model_dump(exclude_none=True),
-        grad_clip=t.grad_clip, callbacks=callbacks, monitor=t.monitor, device=t.device, precision=t.precision,
+        grad_clip=t.grad_clip, monitor=t.monitor, device=t.device, precision=t.precision,
         seed=t.seed, deterministic=t.deterministic, log_every=t.log_every,
     )
 

@@ -154,3 +154,11 @@ def test_runs_root_names_the_latest_runs(tmp_path, deepscope_in_process):
     assert_one_line_user_error(result, "folder of runs", "digits-3", "digits-2")
     assert "digits-1" not in result.stderr
     assert result.stderr.index("digits-3") < result.stderr.index("digits-2")
+
+
+def test_diagnose_a_real_run(trained_digits_run, deepscope_in_process, tmp_path):
+    result = deepscope_in_process("diagnose", str(trained_digits_run), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    saved = json.loads((trained_digits_run / "diagnosis.json").read_text())
+    assert [f["code"] for f in json.loads(result.stdout)] == [f["code"] for f in saved["findings"]]
+    assert saved["record"]["samples"] and saved["record"]["data"]["sizes"]["train"] > 1000

@@ -26,7 +26,17 @@ stderr = Console(stderr=True)
 
 
 def register() -> None:
-    from deepscope.cli import datasets, demo, diagnose, evaluate, lr_find, predict, train  # noqa: F401  (each adds its command)
+    # each module adds its command
+    from deepscope.cli import (  # noqa: F401
+        datasets,
+        demo,
+        diagnose,
+        evaluate,
+        learning_curve,
+        lr_find,
+        predict,
+        train,
+    )
 
 
 def main() -> None:

@@ -23,12 +23,13 @@ EXPLAINED_BY = {
 }
 
 
-def judge(record: Record, *, skip: Iterable[str] = ()) -> list[Finding]:
-    """Every registered detector's findings on `record`, worst first; `skip` names detectors to leave out."""
-    skipped = set(skip)
+def judge(record: Record, *, skip: Iterable[str] = (), only: Iterable[str] | None = None) -> list[Finding]:
+    """Every registered detector's findings on `record`, worst first; `skip` names detectors to leave out,
+    `only` the ones to run."""
+    skipped, chosen = set(skip), set(only) if only is not None else None
     findings: list[Finding] = []
     for name, detector in load_all().items():
-        if name not in skipped:
+        if name not in skipped and (chosen is None or name in chosen):
             findings.extend(detector(record))
     return worst_first(_explain_symptoms(findings))
 

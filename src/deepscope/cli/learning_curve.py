@@ -1,0 +1,60 @@
+"""`deepscope learning-curve CONFIG [key.path=value ...]`: would more data help?
+
+Trains the config on growing fractions of its training data, prints the scores, fits a power law, says what
+twice and ten times the data would likely give, and writes the plot and its numbers (JSON) into the run root.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from deepscope.cli.main import app
+
+
+@app.command("learning-curve")
+def learning_curve(
+    config: Annotated[Path, typer.Argument(help="YAML config, e.g. examples/breastmnist.yaml")],
+    overrides: Annotated[list[str] | None, typer.Argument(help="dotted overrides, e.g. train.epochs=20")] = None,
+    fractions: Annotated[str, typer.Option(help="fractions of the training data, comma-separated")] = "0.125,0.25,0.5,1",
+    out: Annotated[Path | None, typer.Option(help="the plot (PNG); default: RUN_ROOT/learning-curve-CONFIG.png")] = None,
+) -> None:
+    """Train on growing fractions of the training data and judge whether more data would help."""
+    from deepscope.config.loading import load_config
+    from deepscope.diagnose import Record, judge
+    from deepscope.diagnose.console import print_summary
+    from deepscope.diagnose.learning_curve import check_fractions, plot_learning_curve
+    from deepscope.diagnose.learning_curve import learning_curve as measure
+    from deepscope.errors import ConfigError
+    from deepscope.io import write_json
+
+    try:
+        numbers = [float(f) for f in fractions.split(",")]
+    except ValueError:
+        raise ConfigError(f"--fractions {fractions}: give numbers separated by commas, e.g. 0.125,0.25,0.5,1") from None
+    chosen = check_fractions(numbers)
+    loaded = load_config(config, overrides or None)
+    curve = measure(loaded, fractions=chosen)
+    plot = plot_learning_curve(curve, out or Path(loaded.run.root) / f"learning-curve-{config.stem}.png")
+    write_json(plot.with_suffix(".json"), curve)
+    console = Console(highlight=False)
+    console.print(_table(curve))
+    print_summary(console, judge(Record(learning_curve=curve), only=("not_enough_data",)))
+    console.print(f"plot: {plot}  numbers: {plot.with_suffix('.json')}", soft_wrap=True)
+
+
+def _table(curve: dict) -> Table:
+    table = Table(title=f"learning curve ({curve['metric']} on {curve['split']})")
+    for column in ("fraction", "examples", curve["metric"], "loss", "seconds"):
+        table.add_column(column, justify="right")
+    for row in zip(curve["fractions"], curve["sizes"], curve["scores"], curve["losses"], curve["seconds"]):
+        fraction, n, score, loss, seconds = row
+        table.add_row(f"{fraction:g}", f"{n:,}", f"{score:.4f}", f"{loss:.4f}", f"{seconds:.1f}")
+    for k in ("2x", "10x"):
+        table.add_row(f"{k} (projected)", f"{int(k[:-1]) * curve['sizes'][-1]:,}", f"{curve['projected'][k]:.4f}", "", "",
+                      style="dim")
+    return table

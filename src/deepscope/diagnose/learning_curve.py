@@ -1,0 +1,121 @@
+"""Would more data help? Train on growing fractions of the training data, fit a power law, extrapolate.
+
+    curve = learning_curve("examples/breastmnist.yaml", fractions=(0.125, 0.25, 0.5, 1.0))
+    curve["scores"], curve["projected"]["2x"]
+
+The error (1 - accuracy for classification, MAE for regression) of a well-regularised network falls as a power
+of the training-set size, error(n) = a * n^-b + c (Hestness et al. 2017, "Deep Learning Scaling is
+Predictable, Empirically"); c is the error no amount of this data would remove. Subsets are nested and seeded;
+the validation split (else the test split) stays fixed, and every model trains with the config's recipe.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import torch
+
+from deepscope.config.loading import load_config
+from deepscope.config.schema import Config
+from deepscope.data.prepare import PreparedData, prepare_data
+from deepscope.errors import ConfigError
+
+EXPONENTS = np.linspace(0.02, 2.0, 199)
+
+
+def check_fractions(fractions: Iterable[float]) -> tuple[float, ...]:
+    values = tuple(float(f) for f in fractions)
+    if len(values) < 3 or any(not 0 < f <= 1 for f in values) or list(values) != sorted(set(values)):
+        raise ConfigError(f"--fractions {','.join(f'{f:g}' for f in values)}: give 3 or more increasing fractions "
+                          "of the training data in (0, 1], e.g. 0.125,0.25,0.5,1")
+    return values
+
+
+def learning_curve(config: str | Path | Mapping[str, Any] | Config, overrides: Any = None, *,
+                   fractions: Iterable[float] = (0.125, 0.25, 0.5, 1.0)) -> dict[str, Any]:
+    """Train the config on each fraction of its training data and return the curve (JSON-able)."""
+    from deepscope.pipeline import model_for, trainer_options  # the same model and recipe as `deepscope train`
+    from deepscope.training.trainer import Trainer
+
+    fractions = check_fractions(fractions)
+    config = load_config(config, overrides)
+    data = prepare_data(config.data)
+    split = "val" if "val" in data.splits else "test"
+    metric, higher_is_better = _metric(data)
+    order = torch.randperm(len(data.splits["train"]), generator=torch.Generator().manual_seed(config.train.seed))
+    sizes, scores, losses, seconds = [], [], [], []
+    for fraction in fractions:
+        n = max(1, round(fraction * len(order)))
+        started = time.perf_counter()
+        trainer = Trainer(**trainer_options(config))
+        model = model_for(config, data)
+        trainer.fit(model, data.splits["train"].subset(order[:n]), data.splits.get("val"))
+        results = trainer.evaluate(model, data.splits[split])
+        sizes.append(n), scores.append(float(results[metric])), losses.append(float(results["loss"]))
+        seconds.append(time.perf_counter() - started)
+    errors = [1 - s for s in scores] if higher_is_better else scores
+    fit = fit_power_law(sizes, errors)
+    projected = {f"{k}x": _score(power_law(k * sizes[-1], **fit), higher_is_better) for k in (2, 10)}
+    return {"metric": metric, "higher_is_better": higher_is_better, "split": split, "fractions": list(fractions),
+            "sizes": sizes, "scores": scores, "losses": losses, "seconds": seconds, "fit": fit, "projected": projected}
+
+
+def _metric(data: PreparedData) -> tuple[str, bool]:
+    outputs = list(data.outputs.values())
+    prefix = f"{outputs[0].name}." if len(outputs) > 1 else ""
+    if outputs[0].type in ("category", "binary"):
+        return f"{prefix}accuracy", True
+    return f"{prefix}mae", False
+
+
+def _score(error: float, higher_is_better: bool) -> float:
+    return 1 - error if higher_is_better else error
+
+
+def power_law(n: float | np.ndarray, a: float, b: float, c: float) -> float | np.ndarray:
+    return a * np.power(n, -b) + c
+
+
+def fit_power_law(sizes: list[int], errors: list[float]) -> dict[str, float]:
+    """Least-squares a, b, c >= 0 for error = a * n^-b + c: for each exponent b on a grid, a and c are linear."""
+    n, y = np.asarray(sizes, dtype=float), np.asarray(errors, dtype=float)
+    best: tuple[float, dict[str, float]] | None = None
+    for b in EXPONENTS:
+        x = n ** -b
+        design = np.stack([x, np.ones_like(x)], axis=1)
+        (a, c), *_ = np.linalg.lstsq(design, y, rcond=None)
+        if c < 0 or a < 0:  # the floor and the slope cannot be negative: fit the constrained form instead
+            c = 0.0 if c < 0 else c
+            a = max(float(x @ (y - c) / (x @ x)), 0.0)
+        residual = float(((a * x + c - y) ** 2).sum())
+        if best is None or residual < best[0]:
+            best = (residual, {"a": float(a), "b": float(b), "c": float(c)})
+    return best[1]
+
+
+def plot_learning_curve(curve: dict[str, Any], path: str | Path) -> Path:
+    """The measured points, the fitted power law and the projections, as a PNG (no display needed)."""
+    from matplotlib.figure import Figure
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure = Figure(figsize=(6, 4), dpi=110)
+    axes = figure.subplots()
+    sizes, higher = curve["sizes"], curve["higher_is_better"]
+    span = np.geomspace(sizes[0], 10 * sizes[-1], 100)
+    axes.plot(sizes, curve["scores"], "o", color="C0", label=f"measured ({curve['split']})")
+    axes.plot(span, [_score(power_law(n, **curve["fit"]), higher) for n in span], "-", color="C0", alpha=0.6,
+              label="power-law fit")
+    projected = [(k * sizes[-1], curve["projected"][f"{k}x"]) for k in (2, 10)]
+    axes.plot(*zip(*projected), "s--", color="C1", label="projected (2x, 10x data)")
+    axes.set_xscale("log")
+    axes.set_xlabel("training examples")
+    axes.set_ylabel(curve["metric"])
+    axes.grid(True, alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path)
+    return path
