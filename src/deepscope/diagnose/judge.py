@@ -39,7 +39,7 @@ def _explain_symptoms(findings: list[Finding]) -> list[Finding]:
     found = [f.code for f in findings if f.severity != "info"]
     for finding in findings:
         causes = [code for code in dict.fromkeys(found) if code in EXPLAINED_BY.get(finding.code, ())]
-        if causes and finding.severity != "info":
+        if causes and finding.code not in causes:
             finding.severity = "info"
             finding.explanation += f" This is most likely a consequence of: {', '.join(causes)}."
     return findings
