@@ -99,7 +99,7 @@ def test_shuffled_labels_learn_nothing():
 def test_learning_rate_1e_minus_7_is_too_low():
     findings, _ = diagnose(mlp([64, 128, 128, 10]), digits(), epochs=3, lr=1e-7)
     finding = find(findings, "lr_too_low")
-    assert finding.evidence["median_update_ratio"] < 1e-5
+    assert finding.evidence["largest_update_ratio"] < 1e-5
     assert "1e-04" in finding.advice[0] or "0.0001" in finding.advice[0]
 
 
@@ -163,3 +163,10 @@ def test_a_nan_in_the_inputs_is_traced_to_its_step_and_first_layer():
     assert finding.layer == "0.weight"  # the layer the corrupt input reaches first
     assert "NaN" in finding.title and finding.step is not None and finding.step <= 22
     assert diagnostics.record.nonfinite["step"] == finding.step
+
+
+def test_the_unhealthy_example_reports_vanishing_gradients(tmp_path):
+    example = Path(__file__).parents[2] / "examples" / "faults-deep-sigmoid.yaml"
+    run = ds.train(example, {"run.root": str(tmp_path), "train.epochs": 2}, progress=False)
+    assert find(run.diagnosis, "vanishing_gradients").layer == "encoders.image.layers.1.weight"
+    assert [f.code for f in run.diagnosis if f.severity != "info"] == ["vanishing_gradients"]

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from deepscope.diagnose import Record, judge
-from deepscope.diagnose.learning_curve import check_fractions, fit_power_law, learning_curve, power_law
+from deepscope.diagnose.learning_curve import (
+    check_fractions,
+    fit_power_law,
+    learning_curve,
+    power_law,
+)
 from deepscope.errors import ConfigError
 
 

@@ -38,11 +38,13 @@ def learning_curve(
         raise ConfigError(f"--fractions {fractions}: give numbers separated by commas, e.g. 0.125,0.25,0.5,1") from None
     chosen = check_fractions(numbers)
     loaded = load_config(config, overrides or None)
-    curve = measure(loaded, fractions=chosen)
+    curve = measure(loaded, fractions=chosen, progress=True)  # one line per fraction: this takes a while
     plot = plot_learning_curve(curve, out or Path(loaded.run.root) / f"learning-curve-{config.stem}.png")
     write_json(plot.with_suffix(".json"), curve)
     console = Console(highlight=False)
     console.print(_table(curve))
+    if "note" in curve:
+        console.print(curve["note"])
     print_summary(console, judge(Record(learning_curve=curve), only=("not_enough_data",)))
     console.print(f"plot: {plot}  numbers: {plot.with_suffix('.json')}", soft_wrap=True)
 

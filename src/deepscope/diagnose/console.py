@@ -111,6 +111,8 @@ def format_value(value: Any) -> str:
     """One evidence value, short: floats to 3 significant digits, long lists and strings cut."""
     if isinstance(value, bool):  # before numbers: True is an int
         return "yes" if value else "no"
+    if isinstance(value, _More):
+        return str(value)
     if isinstance(value, float):
         return format_number(value)
     if isinstance(value, (list, tuple)):
@@ -139,9 +141,19 @@ def _flatten(evidence: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, 
     for key, value in evidence.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict) and value:
-            yield from _flatten(value, f"{name}.")
+            # a per-layer table of a deep network would bury the rest: its first entries, then how many more
+            yield from _flatten(dict(list(value.items())[:LIST_ITEMS_SHOWN]), f"{name}.")
+            if len(value) > LIST_ITEMS_SHOWN:
+                yield name, _More(len(value) - LIST_ITEMS_SHOWN)
         else:
             yield name, value
+
+
+class _More(int):
+    """A count of entries left out, shown as `… 17 more`."""
+
+    def __str__(self) -> str:
+        return f"… {int(self)} more (all in diagnosis.json)"
 
 
 def _format_list(values: list[Any] | tuple[Any, ...]) -> str:

@@ -11,9 +11,11 @@ the validation split (else the test split) stays fixed, and every model trains w
 
 from __future__ import annotations
 
+import sys
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,32 +37,62 @@ def check_fractions(fractions: Iterable[float]) -> tuple[float, ...]:
 
 
 def learning_curve(config: str | Path | Mapping[str, Any] | Config, overrides: Any = None, *,
-                   fractions: Iterable[float] = (0.125, 0.25, 0.5, 1.0)) -> dict[str, Any]:
-    """Train the config on each fraction of its training data and return the curve (JSON-able)."""
-    from deepscope.pipeline import model_for, trainer_options  # the same model and recipe as `deepscope train`
-    from deepscope.training.trainer import Trainer
+                   fractions: Iterable[float] = (0.125, 0.25, 0.5, 1.0), progress: bool = False) -> dict[str, Any]:
+    """Train the config on each fraction of its training data and return the curve (JSON-able); `progress`
+    prints one line per fraction to stderr."""
+    from deepscope.pipeline import model_for  # the same model as `deepscope train`
 
     fractions = check_fractions(fractions)
     config = load_config(config, overrides)
     data = prepare_data(config.data)
-    split = "val" if "val" in data.splits else "test"
+    split = _scored_split(data)
     metric, higher_is_better = _metric(data)
+    # one seeded order, cut at each size: the subsets are nested, so the points differ only in how much data
     order = torch.randperm(len(data.splits["train"]), generator=torch.Generator().manual_seed(config.train.seed))
     sizes, scores, losses, seconds = [], [], [], []
     for fraction in fractions:
         n = max(1, round(fraction * len(order)))
         started = time.perf_counter()
-        trainer = Trainer(**trainer_options(config))
-        model = model_for(config, data)
+        trainer, model = _trainer(config), model_for(config, data)
         trainer.fit(model, data.splits["train"].subset(order[:n]), data.splits.get("val"))
         results = trainer.evaluate(model, data.splits[split])
         sizes.append(n), scores.append(float(results[metric])), losses.append(float(results["loss"]))
         seconds.append(time.perf_counter() - started)
+        if progress:
+            print(f"{fraction:g} of the training data ({n:,} examples): {metric} {scores[-1]:.4f} on {split}, "
+                  f"{seconds[-1]:.1f}s", file=sys.stderr, flush=True)
     errors = [1 - s for s in scores] if higher_is_better else scores
     fit = fit_power_law(sizes, errors)
     projected = {f"{k}x": _score(power_law(k * sizes[-1], **fit), higher_is_better) for k in (2, 10)}
-    return {"metric": metric, "higher_is_better": higher_is_better, "split": split, "fractions": list(fractions),
-            "sizes": sizes, "scores": scores, "losses": losses, "seconds": seconds, "fit": fit, "projected": projected}
+    curve = {"metric": metric, "higher_is_better": higher_is_better, "split": split, "fractions": list(fractions),
+             "sizes": sizes, "scores": scores, "losses": losses, "seconds": seconds, "fit": fit, "projected": projected}
+    if split == "test":
+        curve["note"] = "the config has no validation split: scored on the test split"
+    return curve
+
+
+def _trainer(config: Config) -> Any:
+    """`trainer_from_config` without the run directory: the same recipe (early stopping and weight averaging
+    change the scores), no metrics log, no checkpoints. Without checkpoints `train.restore_best` cannot apply:
+    the last (or averaged) weights are scored, which also keeps the validation score from picking its own epoch."""
+    from deepscope.pipeline import trainer_options
+    from deepscope.training.callbacks import EarlyStopping, ExponentialMovingAverage
+    from deepscope.training.trainer import Trainer
+
+    t = config.train
+    callbacks: list[Any] = []
+    if t.early_stopping:
+        callbacks.append(EarlyStopping(t.early_stopping.patience, t.early_stopping.monitor, t.early_stopping.min_delta))
+    if t.ema:
+        callbacks.append(ExponentialMovingAverage(t.ema))
+    return Trainer(callbacks=callbacks, **trainer_options(config))
+
+
+def _scored_split(data: PreparedData) -> str:
+    for split in ("val", "test"):
+        if split in data.splits and len(data.splits[split]):
+            return split
+    raise ConfigError("a learning curve needs held-out data to score on: set data.split.val (e.g. 0.1)")
 
 
 def _metric(data: PreparedData) -> tuple[str, bool]:

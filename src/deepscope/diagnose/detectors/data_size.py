@@ -27,8 +27,10 @@ def not_enough_data(record: Record) -> list[Finding]:
             f"More data would help: {curve['metric']} {fmt(now)} now, about {fmt(doubled)} projected with twice the data",
             "Trained on growing parts of the data, the model keeps improving, and the fitted curve has not levelled "
             "off: more labelled examples would improve it more than a bigger model would.",
-            evidence, ["collect more labelled examples", "augment the training data (data.augment: flip, shift, "
-                       "rotate for images)", "meanwhile prefer a smaller model and stronger regularisation"])]
+            evidence, ["collect more labelled examples: this is what the curve says would help most",
+                       ("for images, augment the training data: data.augment.flip: horizontal, "
+                        "data.augment.shift: 3, data.augment.rotate: 10 (each a plausible variation of an example)"),
+                       "meanwhile prefer a smaller model and stronger regularisation (dropout, weight decay)"])]
     return [Finding(
         "learning_curve_flat", "info",
         f"The learning curve has levelled off: {curve['metric']} {fmt(now)}, about {fmt(doubled)} with twice the data",

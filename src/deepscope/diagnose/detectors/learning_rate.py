@@ -7,7 +7,7 @@ from deepscope.diagnose.detectors import DETECTORS
 from deepscope.diagnose.detectors.divergence import diverged
 from deepscope.diagnose.finding import Finding
 from deepscope.diagnose.record import Record
-from deepscope.diagnose.series import fmt, healthy_samples, initial_loss, median
+from deepscope.diagnose.series import fmt, healthy_samples, initial_loss, layer_medians, median
 
 # update / weight per step: about 1e-3 is healthy (Karpathy, "A Recipe for Training Neural Networks")
 TOO_SMALL = 1e-5
@@ -18,8 +18,9 @@ HARDLY_MOVED = 0.9  # final training loss still this fraction of the initial los
 @DETECTORS.register("learning_rate")
 def learning_rate(record: Record) -> list[Finding]:
     samples = healthy_samples(record)
-    ratios = [layer["update_ratio"] for s in samples for layer in s["layers"] if layer.get("update_ratio")]
-    ratio = median(ratios)
+    # the layer that moves most: when gradients vanish the early layers stand still whatever the rate
+    per_layer = layer_medians(samples, "update_ratio")
+    ratio = max(per_layer.values()) if per_layer else None
     train = record.series("train.loss")
     start = initial_loss(record)
     if ratio is None or not train or not start:
@@ -37,11 +38,11 @@ def learning_rate(record: Record) -> list[Finding]:
 def _too_low(ratio: float, lr: float | None, start: float, last: float) -> Finding:
     suggested = min(lr * 1000, 1e-3) if lr else 1e-3
     return Finding(
-        "lr_too_low", "warning", f"Learning rate too low: each step changes the weights by only {fmt(ratio)} of their size",
+        "lr_too_low", "warning", f"Learning rate too low: each step changes even the fastest-moving layer by only {fmt(ratio)} of its size",
         "The learning rate sets how far each step moves the weights. Healthy training moves them by about a "
         "thousandth of their size per step; here it is far less, so the loss hardly moves "
         f"({fmt(start)} → {fmt(last)}) and training would need thousands of times longer.",
-        {"lr": lr, "median_update_ratio": ratio, "healthy_update_ratio": 1e-3, "initial_loss": start, "final_train_loss": last},
+        {"lr": lr, "largest_update_ratio": ratio, "healthy_update_ratio": 1e-3, "initial_loss": start, "final_train_loss": last},
         [f"raise the learning rate to about {fmt(suggested)} (train.optimizer.lr={fmt(suggested)})",
          "or let `deepscope lr-find CONFIG` suggest one"])
 
