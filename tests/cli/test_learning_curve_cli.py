@@ -16,6 +16,7 @@ def test_learning_curve_writes_the_plot_and_numbers(tmp_path, deepscope_in_proce
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     numbers = json.loads(plot.with_suffix(".json").read_text())
     assert numbers["fractions"] == [0.25, 0.5, 1.0] and len(numbers["scores"]) == 3
+    assert numbers["epochs"] == [3, 3, 3]  # as configured, unless --match-steps
 
 
 def test_bad_fractions_exit_2(tmp_path, deepscope_in_process):

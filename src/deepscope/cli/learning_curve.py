@@ -22,6 +22,9 @@ def learning_curve(
     overrides: Annotated[list[str] | None, typer.Argument(help="dotted overrides, e.g. train.epochs=20")] = None,
     fractions: Annotated[str, typer.Option(help="fractions of the training data, comma-separated")] = "0.125,0.25,0.5,1",
     out: Annotated[Path | None, typer.Option(help="the plot (PNG); default: RUN_ROOT/learning-curve-CONFIG.png")] = None,
+    match_steps: Annotated[bool, typer.Option(help="give every fraction as many optimizer steps as the full data "
+                                                    "(more epochs): slower, but a short recipe then does not "
+                                                    "exaggerate the slope")] = False,
 ) -> None:
     """Train on growing fractions of the training data and judge whether more data would help."""
     from deepscope.config.loading import load_config
@@ -38,7 +41,8 @@ def learning_curve(
         raise ConfigError(f"--fractions {fractions}: give numbers separated by commas, e.g. 0.125,0.25,0.5,1") from None
     chosen = check_fractions(numbers)
     loaded = load_config(config, overrides or None)
-    curve = measure(loaded, fractions=chosen, progress=True)  # one line per fraction: this takes a while
+    # one line per fraction as it goes: this trains several models
+    curve = measure(loaded, fractions=chosen, match_steps=match_steps, progress=True)
     plot = plot_learning_curve(curve, out or Path(loaded.run.root) / f"learning-curve-{config.stem}.png")
     write_json(plot.with_suffix(".json"), curve)
     console = Console(highlight=False)
@@ -51,12 +55,13 @@ def learning_curve(
 
 def _table(curve: dict) -> Table:
     table = Table(title=f"learning curve ({curve['metric']} on {curve['split']})")
-    for column in ("fraction", "examples", curve["metric"], "loss", "seconds"):
+    for column in ("fraction", "examples", "epochs", curve["metric"], "loss", "seconds"):
         table.add_column(column, justify="right")
-    for row in zip(curve["fractions"], curve["sizes"], curve["scores"], curve["losses"], curve["seconds"]):
-        fraction, n, score, loss, seconds = row
-        table.add_row(f"{fraction:g}", f"{n:,}", f"{score:.4f}", f"{loss:.4f}", f"{seconds:.1f}")
+    for row in zip(curve["fractions"], curve["sizes"], curve["epochs"], curve["scores"], curve["losses"],
+                   curve["seconds"]):
+        fraction, n, epochs, score, loss, seconds = row
+        table.add_row(f"{fraction:g}", f"{n:,}", str(epochs), f"{score:.4f}", f"{loss:.4f}", f"{seconds:.1f}")
     for k in ("2x", "10x"):
-        table.add_row(f"{k} (projected)", f"{int(k[:-1]) * curve['sizes'][-1]:,}", f"{curve['projected'][k]:.4f}", "", "",
-                      style="dim")
+        table.add_row(f"{k} (projected)", f"{int(k[:-1]) * curve['sizes'][-1]:,}", "", f"{curve['projected'][k]:.4f}",
+                      "", "", style="dim")
     return table

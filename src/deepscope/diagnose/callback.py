@@ -80,6 +80,9 @@ class Diagnostics(Callback):
         return {"loss": float(loss.detach()), "expected_loss": expected_initial_loss(self.record.task["outputs"]),
                 "grad_norm": float(grad_norm), "layers": layer_init_scales(self.weights), "bias_means": bias_means(model)}
 
+    def on_epoch_start(self, trainer: Any) -> None:
+        self.activations.stats.clear()  # a validation pass may have run through the hooks since they went in
+
     def on_batch_end(self, trainer: Any) -> None:
         step = trainer.global_step
         if self.pending:
@@ -145,6 +148,8 @@ class Diagnostics(Callback):
             error.diagnosis = self.findings  # type: ignore[attr-defined]
 
     def on_fit_end(self, trainer: Any) -> None:
+        self.activations.remove()
+        self.pending = False
         self.record.history = [dict(h) for h in trainer.history]
         if self.finish_at_fit_end:
             data = trainer.val_data

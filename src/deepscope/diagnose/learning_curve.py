@@ -37,11 +37,14 @@ def check_fractions(fractions: Iterable[float]) -> tuple[float, ...]:
 
 
 def learning_curve(config: str | Path | Mapping[str, Any] | Config, overrides: Any = None, *,
-                   fractions: Iterable[float] = (0.125, 0.25, 0.5, 1.0), progress: bool = False) -> dict[str, Any]:
-    """Train the config on each fraction of its training data and return the curve (JSON-able); `progress`
-    prints one line per fraction to stderr."""
-    from deepscope.pipeline import model_for  # the same model as `deepscope train`
+                   fractions: Iterable[float] = (0.125, 0.25, 0.5, 1.0), match_steps: bool = False,
+                   progress: bool = False) -> dict[str, Any]:
+    """Train the config on each fraction of its training data and return the curve (JSON-able).
 
+    With a fixed `train.epochs` a small subset also gets fewer optimizer steps, so a short recipe makes the curve
+    look steeper than the data alone would; `match_steps` gives every subset as many steps as the full data
+    gets (more epochs, slower). `progress` prints one line per fraction to stderr.
+    """
     fractions = check_fractions(fractions)
     config = load_config(config, overrides)
     data = prepare_data(config.data)
@@ -49,29 +52,52 @@ def learning_curve(config: str | Path | Mapping[str, Any] | Config, overrides: A
     metric, higher_is_better = _metric(data)
     # one seeded order, cut at each size: the subsets are nested, so the points differ only in how much data
     order = torch.randperm(len(data.splits["train"]), generator=torch.Generator().manual_seed(config.train.seed))
-    sizes, scores, losses, seconds = [], [], [], []
+    points = []
     for fraction in fractions:
         n = max(1, round(fraction * len(order)))
-        started = time.perf_counter()
-        trainer, model = _trainer(config), model_for(config, data)
-        trainer.fit(model, data.splits["train"].subset(order[:n]), data.splits.get("val"))
-        results = trainer.evaluate(model, data.splits[split])
-        sizes.append(n), scores.append(float(results[metric])), losses.append(float(results["loss"]))
-        seconds.append(time.perf_counter() - started)
+        epochs = _epochs_for(config, n, len(order)) if match_steps else config.train.epochs
+        points.append({"size": n, "epochs": epochs,
+                       **_train_and_score(config, data, data.splits["train"].subset(order[:n]), epochs, split, metric)})
         if progress:
-            print(f"{fraction:g} of the training data ({n:,} examples): {metric} {scores[-1]:.4f} on {split}, "
-                  f"{seconds[-1]:.1f}s", file=sys.stderr, flush=True)
-    errors = [1 - s for s in scores] if higher_is_better else scores
-    fit = fit_power_law(sizes, errors)
-    projected = {f"{k}x": _score(power_law(k * sizes[-1], **fit), higher_is_better) for k in (2, 10)}
+            print(f"{fraction:g} of the training data ({n:,} examples, {epochs} epochs): {metric} "
+                  f"{points[-1]['score']:.4f} on {split}, {points[-1]['seconds']:.1f}s", file=sys.stderr, flush=True)
+    curve = _curve(points, fractions, metric, higher_is_better, split)
+    curve["n_scored"] = len(data.splits[split])  # how precisely a score is known (the judgement needs it)
+    return curve
+
+
+def _train_and_score(config: Config, data: PreparedData, train: Any, epochs: int, split: str, metric: str) -> dict:
+    from deepscope.pipeline import model_for  # the same model as `deepscope train`
+
+    started = time.perf_counter()
+    trainer, model = _trainer(config, epochs), model_for(config, data)
+    trainer.fit(model, train, data.splits.get("val"))
+    results = trainer.evaluate(model, data.splits[split])
+    return {"score": float(results[metric]), "loss": float(results["loss"]), "seconds": time.perf_counter() - started}
+
+
+def _epochs_for(config: Config, n: int, n_full: int) -> int:
+    """Epochs that give `n` examples as many optimizer steps as the configured epochs give the full data."""
+    batch = config.train.batch_size
+    return max(1, round(config.train.epochs * -(-n_full // batch) / -(-n // batch)))
+
+
+def _curve(points: list[dict], fractions: tuple[float, ...], metric: str, higher_is_better: bool,
+           split: str) -> dict[str, Any]:
+    """The measured points, the power law fitted to their errors, and what it projects for 2x and 10x the data."""
+    sizes, scores = [p["size"] for p in points], [p["score"] for p in points]
+    fit = fit_power_law(sizes, [1 - s for s in scores] if higher_is_better else scores)
     curve = {"metric": metric, "higher_is_better": higher_is_better, "split": split, "fractions": list(fractions),
-             "sizes": sizes, "scores": scores, "losses": losses, "seconds": seconds, "fit": fit, "projected": projected}
+             "sizes": sizes, "epochs": [p["epochs"] for p in points], "scores": scores,
+             "losses": [p["loss"] for p in points], "seconds": [p["seconds"] for p in points], "fit": fit,
+             "projected": {f"{k}x": float(_score(power_law(k * sizes[-1], **fit), higher_is_better))
+                           for k in (2, 10)}}
     if split == "test":
         curve["note"] = "the config has no validation split: scored on the test split"
     return curve
 
 
-def _trainer(config: Config) -> Any:
+def _trainer(config: Config, epochs: int | None = None) -> Any:
     """`trainer_from_config` without the run directory: the same recipe (early stopping and weight averaging
     change the scores), no metrics log, no checkpoints. Without checkpoints `train.restore_best` cannot apply:
     the last (or averaged) weights are scored, which also keeps the validation score from picking its own epoch."""
@@ -85,7 +111,7 @@ def _trainer(config: Config) -> Any:
         callbacks.append(EarlyStopping(t.early_stopping.patience, t.early_stopping.monitor, t.early_stopping.min_delta))
     if t.ema:
         callbacks.append(ExponentialMovingAverage(t.ema))
-    return Trainer(callbacks=callbacks, **trainer_options(config))
+    return Trainer(callbacks=callbacks, **{**trainer_options(config), "epochs": epochs or t.epochs})
 
 
 def _scored_split(data: PreparedData) -> str:
@@ -138,7 +164,9 @@ def plot_learning_curve(curve: dict[str, Any], path: str | Path) -> Path:
     axes = figure.subplots()
     sizes, higher = curve["sizes"], curve["higher_is_better"]
     span = np.geomspace(sizes[0], 10 * sizes[-1], 100)
-    axes.plot(sizes, curve["scores"], "o", color="C0", label=f"measured ({curve['split']})")
+    noise = _score_noise(curve)
+    axes.errorbar(sizes, curve["scores"], yerr=noise, fmt="o", color="C0", capsize=3,
+                  label=f"measured ({curve['split']}{', ±2 standard errors' if noise else ''})")
     axes.plot(span, [_score(power_law(n, **curve["fit"]), higher) for n in span], "-", color="C0", alpha=0.6,
               label="power-law fit")
     projected = [(k * sizes[-1], curve["projected"][f"{k}x"]) for k in (2, 10)]
@@ -151,3 +179,12 @@ def plot_learning_curve(curve: dict[str, Any], path: str | Path) -> Path:
     figure.tight_layout()
     figure.savefig(path)
     return path
+
+
+def _score_noise(curve: dict[str, Any]) -> list[float] | None:
+    """About two binomial standard errors per accuracy (what the held-out size allows); None for regression."""
+    n = curve.get("n_scored")
+    if not n or not curve["higher_is_better"]:
+        return None
+    accuracy = np.clip(curve["scores"], 0.0, 1.0)
+    return (2 * np.sqrt(accuracy * (1 - accuracy) / n)).tolist()

@@ -2,12 +2,15 @@
 
     profile = profile_data(prepared)      # JSON: sizes, class counts, duplicates, leakage, missing, constant
 
-Duplicates are found by hashing each example's encoded inputs (every input column of a row together), so
-60,000 MNIST images profile in well under a second; near-duplicates are the same after coarse rounding.
+Duplicates compare each example's encoded inputs (every input column of a row together) as bytes. A fast
+vectorised hash puts rows into buckets and only rows that share a bucket are compared byte for byte, so the
+counts are exact and 70,000 MNIST images profile in about half a second. Near-duplicates are rows equal after
+rounding the normalised inputs to 0.1 (a tenth of a standard deviation): re-saved or lightly edited copies.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -17,114 +20,164 @@ from deepscope.data.prepare import PreparedData
 
 EXAMPLES_KEPT = 5  # row indices kept as evidence
 NEAR_DECIMALS = 1  # near-duplicates: equal after rounding the encoded (normalised) inputs to this
+CROSS_SPLITS = (("train", "val"), ("train", "test"), ("val", "test"))
+LABELLED = ("category", "binary")
 
 
 def profile_data(data: PreparedData) -> dict[str, Any]:
+    """Sizes, class counts per split, exact and near duplicates (within train and across splits), conflicting
+    labels, missing values and constant columns of the training split: plain JSON for `Record.data`."""
     inputs = list(data.inputs)
-    exact = {split: _row_hashes(tensors.tensors, inputs) for split, tensors in data.splits.items()}
-    near = {split: _row_hashes(tensors.tensors, inputs, decimals=NEAR_DECIMALS) for split, tensors in data.splits.items()}
+    exact = _group_ids({split: _row_bytes(t.tensors, inputs) for split, t in data.splits.items()})
+    near = _group_ids({split: _row_bytes(t.tensors, inputs, near=True) for split, t in data.splits.items()})
     return {
-        "sizes": {split: len(tensors) for split, tensors in data.splits.items()},
+        "sizes": data.sizes(),
         "classes": _classes(data),
-        "duplicates": {**_duplicates(exact, data), **_near(near)},
+        "duplicates": {**_duplicates(exact, data), **_near_duplicates(near)},
         "missing": _missing(data),
         "constant": _constant(data),
     }
 
 
-def _row_hashes(tensors: dict[str, torch.Tensor], columns: list[str], decimals: int | None = None) -> np.ndarray:
-    """One 64-bit hash per row of the given columns: equal rows get equal hashes, different rows collide with
-    probability about 2**-64 (a random linear hash of the row's 64-bit words, vectorised: MNIST in ~0.2 s)."""
-    n = len(next(iter(tensors.values())))
+# --- identical rows ---------------------------------------------------------------------------------------------
+def _row_bytes(tensors: dict[str, torch.Tensor], columns: list[str], near: bool = False) -> np.ndarray:
+    """(N, W) uint8: each row's encoded input columns side by side, W a multiple of 8 (whole 64-bit words)."""
+    n = len(tensors[columns[0]]) if columns else 0
     parts = []
     for column in columns:
         values = tensors[column].detach().cpu().reshape(n, -1)
-        if decimals is not None and values.is_floating_point():
-            # one byte a value: no -0.0, and 4x fewer words to hash (normalised inputs lie well inside +-12.7)
-            values = (values * 10**decimals).round_().clamp_(-128, 127).to(torch.int8)
-        parts.append(np.ascontiguousarray(values.numpy()).view(np.uint8).reshape(n, -1))
-    rows = np.concatenate(parts, axis=1) if parts else np.zeros((n, 0), dtype=np.uint8)
-    if rows.shape[1] % 8:
-        rows = np.pad(rows, ((0, 0), (0, -rows.shape[1] % 8)))
-    words = np.ascontiguousarray(rows).view(np.uint64)
-    coefficients = np.random.default_rng(0).integers(1, 2**63, size=words.shape[1], dtype=np.uint64) * 2 + 1
-    with np.errstate(over="ignore"):
-        return (words * coefficients).sum(axis=1, dtype=np.uint64) ^ np.uint64(words.shape[1])
+        if near and values.is_floating_point():
+            # one byte a value, which also folds -0.0 into 0 (normalised inputs lie well inside +-12.7)
+            values = (values * 10**NEAR_DECIMALS).round_().clamp_(-128, 127).to(torch.int8)
+        parts.append(values.contiguous().numpy().view(np.uint8).reshape(n, -1))
+    rows = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1) if parts else np.zeros((n, 0), np.uint8)
+    if rows.shape[1] % 8 or rows.shape[1] == 0:
+        rows = np.pad(rows, ((0, 0), (0, 8 - rows.shape[1] % 8)))
+    return np.ascontiguousarray(rows)
 
 
-def _duplicates(hashes: dict[str, np.ndarray], data: PreparedData) -> dict[str, Any]:
-    train = hashes.get("train", np.zeros(0, dtype=np.uint64))
+def _group_ids(rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """An id per row of every split, equal exactly when the rows' bytes are equal (within and across splits)."""
+    hashes = np.concatenate([_hash(r) for r in rows.values()])
+    _, ids, counts = np.unique(hashes, return_inverse=True, return_counts=True)
+    ids = ids.astype(np.int64).reshape(-1)
+    bounds = np.cumsum([0] + [len(r) for r in rows.values()])
+    # a hash shared by several rows is a duplicate or, rarely, a collision: compare those rows' bytes
+    shared = np.flatnonzero(counts[ids] > 1)
+    if len(shared):
+        candidates = np.concatenate([
+            r[shared[(shared >= start) & (shared < stop)] - start]
+            for r, start, stop in zip(rows.values(), bounds[:-1], bounds[1:])
+        ])
+        as_records = candidates.view(np.dtype((np.void, candidates.shape[1]))).reshape(-1)
+        _, exact = np.unique(as_records, return_inverse=True)
+        ids[shared] = len(counts) + exact.reshape(-1)  # past every hash id, so the two kinds never meet
+    return {split: ids[start:stop] for split, start, stop in zip(rows, bounds[:-1], bounds[1:])}
+
+
+def _hash(rows: np.ndarray) -> np.ndarray:
+    """A 64-bit hash per row: a random linear combination of its 64-bit words (wrapping). Equal rows hash
+    equal; it is only a bucket, as structured differences (sign bits) can cancel out, hence `_group_ids`."""
+    words = rows.view(np.uint64)
+    coefficients = np.random.default_rng(0).integers(1, 2**62, size=words.shape[1], dtype=np.uint64) * 2 + 1
+    return np.einsum("ij,j->i", words, coefficients)  # einsum: no (N, W) temporary, 4x faster than (w * c).sum
+
+
+def _duplicates(ids: dict[str, np.ndarray], data: PreparedData) -> dict[str, Any]:
+    train = ids.get("train", np.zeros(0, np.int64))
     _, first = np.unique(train, return_index=True)
-    result: dict[str, Any] = {"within_train": int(len(train) - len(first))}
-    for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
-        if a in hashes and b in hashes:
-            shared = np.flatnonzero(np.isin(hashes[b], hashes[a]))
-            result[f"{a}_{b}"] = int(len(shared))
-            result[f"{a}_{b}_examples"] = shared[:EXAMPLES_KEPT].tolist()
-    result["conflicting_labels"] = _conflicting_labels(train, data)
+    repeats = np.setdiff1d(np.arange(len(train)), first)  # every row that repeats an earlier one
+    result: dict[str, Any] = {"within_train": len(repeats), "within_train_examples": repeats[:EXAMPLES_KEPT].tolist()}
+    for seen, held_out in CROSS_SPLITS:
+        if seen in ids and held_out in ids:
+            shared = np.flatnonzero(np.isin(ids[held_out], ids[seen]))
+            result[f"{seen}_{held_out}"] = len(shared)
+            result[f"{seen}_{held_out}_examples"] = shared[:EXAMPLES_KEPT].tolist()  # rows of `held_out`
+    conflicts = _conflicting_rows(train, data)
+    result["conflicting_labels"] = len(np.unique(train[conflicts]))
+    result["conflicting_labels_examples"] = conflicts[:EXAMPLES_KEPT].tolist()
     return result
 
 
-def _conflicting_labels(train_hashes: np.ndarray, data: PreparedData) -> int:
-    """Groups of identical training inputs that carry different labels."""
-    outputs = [n for n, f in data.outputs.items() if f.type in ("category", "binary")]
-    if not outputs or not len(train_hashes):
-        return 0
-    labels = data.splits["train"].tensors[outputs[0]].detach().cpu().numpy()
-    pairs = np.unique(np.stack([train_hashes, labels.astype(np.uint64)], axis=1), axis=0)
-    groups, counts = np.unique(pairs[:, 0], return_counts=True)
-    return int((counts > 1).sum())
+def _conflicting_rows(train_ids: np.ndarray, data: PreparedData) -> np.ndarray:
+    """Training rows whose inputs also occur in another training row with a different label (any class
+    output); regression targets are left out, as identical inputs with different numbers are ordinary noise."""
+    outputs = [name for name, f in data.outputs.items() if f.type in LABELLED]
+    if not outputs or not len(train_ids):
+        return np.zeros(0, np.int64)
+    labels = np.stack([data.splits["train"].tensors[o].detach().cpu().reshape(-1).long().numpy() for o in outputs], 1)
+    _, label_ids = np.unique(labels, axis=0, return_inverse=True)
+    pairs = train_ids * (int(label_ids.max()) + 1) + label_ids.reshape(-1)
+    _, pair_first = np.unique(pairs, return_index=True)
+    groups, labels_per_group = np.unique(train_ids[pair_first], return_counts=True)
+    return np.flatnonzero(np.isin(train_ids, groups[labels_per_group > 1]))
 
 
-def _near(hashes: dict[str, np.ndarray]) -> dict[str, int]:
-    result = {}
+def _near_duplicates(ids: dict[str, np.ndarray]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
     for split in ("val", "test"):
-        if "train" in hashes and split in hashes:
-            result[f"near_train_{split}"] = int(np.isin(hashes[split], hashes["train"]).sum())
+        if "train" in ids and split in ids:
+            shared = np.flatnonzero(np.isin(ids[split], ids["train"]))
+            result[f"near_train_{split}"] = len(shared)
+            result[f"near_train_{split}_examples"] = shared[:EXAMPLES_KEPT].tolist()
     return result
 
 
+# --- classes, missing values, constant columns ------------------------------------------------------------------
 def _classes(data: PreparedData) -> dict[str, Any]:
+    """Per class output: the class names in encoding order and how many rows of each split carry each."""
     classes = {}
     for name, feature in data.outputs.items():
-        if feature.type not in ("category", "binary"):
+        if feature.type not in LABELLED:
             continue
-        names = ([str(c) for c in feature.classes] if feature.type == "category"
-                 else [str(feature.fitted.get("negative")), str(feature.fitted.get("positive"))])
+        if feature.type == "category":
+            names = [str(c) for c in feature.classes]
+        else:  # binary encodes the negative value as 0, the positive one as 1
+            names = [str(feature.fitted["negative"]), str(feature.fitted["positive"])]
         counts = {}
         for split, tensors in data.splits.items():
             labels = tensors.tensors[name].detach().cpu().long().reshape(-1)
             counts[split] = torch.bincount(labels, minlength=len(names)).tolist()[: len(names)]
-        classes[name] = {"names": names, "counts": counts}
+        classes[name] = {"type": feature.type, "names": names, "counts": counts}
     return classes
 
 
 def _missing(data: PreparedData) -> dict[str, int]:
-    """Missing values per raw training column (None or NaN)."""
+    """Missing values per raw training column that is an input or output (None, NaN or empty text)."""
     missing = {}
     for column, values in data.raw.splits.get("train", {}).items():
-        if column not in data.features or data.features[column].kind == "image":
-            continue
-        count = _count_missing(np.asarray(values))
-        if count:
-            missing[column] = count
+        if column in data.features and data.features[column].kind != "image":
+            count = _count_missing(np.asarray(values))
+            if count:
+                missing[column] = count
     return missing
 
 
 def _count_missing(values: np.ndarray) -> int:
     if values.dtype.kind == "f":
         return int(np.isnan(values).sum())
+    if values.dtype.kind == "U":
+        return int((values == "").sum())
     if values.dtype.kind == "O":
-        return int(sum(v is None or (isinstance(v, float) and np.isnan(v)) or v == "" for v in values))
+        return sum(_absent(v) or (isinstance(v, str) and not v.strip()) for v in values.tolist())
     return 0
 
 
 def _constant(data: PreparedData) -> list[str]:
-    """Input columns with a single value over the training split (they carry no information)."""
-    constant = []
-    for column, values in data.raw.splits.get("train", {}).items():
-        if column in data.inputs and data.inputs[column].kind != "image":
-            present = [v for v in np.asarray(values).tolist() if v is not None and v == v]
-            if len(set(map(str, present))) <= 1:
-                constant.append(column)
-    return constant
+    """Tabular input columns with a single value over the training split: they carry no information.
+    Image inputs are left out (a constant pixel is normal: MNIST's borders)."""
+    train = data.raw.splits.get("train", {})
+    return [column for column, feature in data.inputs.items()
+            if feature.kind != "image" and column in train and _is_constant(np.asarray(train[column]))]
+
+
+def _is_constant(values: np.ndarray) -> bool:
+    if values.dtype.kind == "O":  # text with None for missing (CSV): compare what is there
+        return len({v for v in values.tolist() if not _absent(v)}) <= 1
+    if values.dtype.kind == "f":
+        values = values[~np.isnan(values).reshape(len(values), -1).any(axis=1)]
+    return len(values) == 0 or bool((values == values[:1]).all())
+
+
+def _absent(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))

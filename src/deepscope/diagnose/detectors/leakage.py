@@ -1,7 +1,13 @@
 """The same examples in training and in validation/test data (an optimistic score), duplicates within the
-training data, and identical inputs with different labels."""
+training data, and identical inputs with different labels.
+
+Judged on the exact-duplicate counts of the data profile (`record.data["duplicates"]`); near-duplicates are
+given as evidence only, since coarse rounding also merges genuinely different rows of low-dimensional tables.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from deepscope.diagnose.detectors import DETECTORS
 from deepscope.diagnose.finding import Finding
@@ -17,25 +23,14 @@ def leakage(record: Record) -> list[Finding]:
         return []
     findings = [f for split in ("test", "val") if (f := _leaked(duplicates, sizes, split))]
     if duplicates.get("within_train"):
-        n, total = duplicates["within_train"], sizes.get("train", 0)
-        findings.append(Finding(
-            "duplicates", "info", f"{n} training examples are exact copies of others",
-            "Repeated examples count several times in the loss, so the model leans towards them.",
-            {"within_train": n, "train_size": total}, ["remove the duplicates before training"]))
+        findings.append(_repeated(duplicates, sizes))
     if duplicates.get("conflicting_labels"):
-        n = duplicates["conflicting_labels"]
-        findings.append(Finding(
-            "conflicting_labels", "warning", f"{n} groups of identical training inputs carry different labels",
-            "The same input cannot have two right answers: some of these labels are wrong, or the inputs leave out "
-            "what tells the classes apart. No model can get all of them right.",
-            {"groups": n}, ["check and correct the labels of the identical examples",
-                            "add the feature that distinguishes them, if there is one"]))
+        findings.append(_conflicting(duplicates))
     return findings
 
 
-def _leaked(duplicates: dict, sizes: dict, split: str) -> Finding | None:
+def _leaked(duplicates: dict[str, Any], sizes: dict[str, int], split: str) -> Finding | None:
     n, size = duplicates.get(f"train_{split}", 0), sizes.get(split, 0)
-    near = duplicates.get(f"near_train_{split}", 0)
     if not size or not n:
         return None
     share = n / size
@@ -46,7 +41,31 @@ def _leaked(duplicates: dict, sizes: dict, split: str) -> Finding | None:
         f"The model has seen these {name} examples during training, so its {name} score overstates how it will "
         "do on new data. Duplicates usually come from collecting the same item twice or from splitting after "
         "augmenting; related items (the same patient, speaker or photo session) leak the same way.",
-        {f"train_{split}": n, f"{split}_size": size, "share": round(share, 4), f"near_train_{split}": near,
+        {f"train_{split}": n, f"{split}_size": size, "share": round(share, 4),
+         f"near_train_{split}": duplicates.get(f"near_train_{split}", 0),
          "example_rows": duplicates.get(f"train_{split}_examples", [])},
-        ["remove duplicates before splitting", "split by group (patient, speaker, session) so related examples "
-         "stay on one side", f"until then, read the {name} score as optimistic"], layer=split)
+        ["remove duplicate rows before splitting (the split then cannot put copies on both sides)",
+         "split by group (patient, speaker, session) so related examples stay on one side",
+         f"until then, read the {name} score as optimistic"], layer=split)
+
+
+def _repeated(duplicates: dict[str, Any], sizes: dict[str, int]) -> Finding:
+    n, total = duplicates["within_train"], sizes.get("train", 0)
+    return Finding(
+        "duplicates", "info", f"{n} training examples are exact copies of others",
+        "Repeated examples count several times in the loss, so the model leans towards them; a few are "
+        "harmless, many make the training data smaller than it looks.",
+        {"within_train": n, "train_size": total, **({"share": round(n / total, 4)} if total else {}),
+         "example_rows": duplicates.get("within_train_examples", [])},
+        ["remove the duplicate rows from the data before training"])
+
+
+def _conflicting(duplicates: dict[str, Any]) -> Finding:
+    n = duplicates["conflicting_labels"]
+    return Finding(
+        "conflicting_labels", "warning", f"{n} groups of identical training inputs carry different labels",
+        "The same input cannot have two right answers: some of these labels are wrong, or the inputs leave out "
+        "what tells the classes apart. No model can get all of them right.",
+        {"groups": n, "example_rows": duplicates.get("conflicting_labels_examples", [])},
+        ["check and correct the labels of the identical examples",
+         "add the input that tells them apart, if there is one"])
