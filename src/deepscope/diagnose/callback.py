@@ -30,10 +30,10 @@ from deepscope.diagnose.record import Record
 from deepscope.training.callbacks.base import Callback
 
 INITIAL_LOSS_EXAMPLES = 512
-# how often to measure: about 4 times an epoch, but never more than one step in 5 (a measured step costs about
+# how often to measure: about 4 times an epoch, but never more than one step in 10 (a measured step costs about
 # two plain ones) and at least every 50 steps
 SAMPLES_PER_EPOCH = 4
-MIN_EVERY, MAX_EVERY = 5, 50
+MIN_EVERY, MAX_EVERY = 10, 50
 LIVE_INTERVAL = 2.0  # seconds between live judgements: short epochs would otherwise spend their time judging
 
 
