@@ -90,3 +90,20 @@ def test_binary_imbalance_suggests_the_pos_weight_that_balances_it():
                     task={"outputs": {"sick": {"type": "binary"}}})
     finding = judge(record, only=["class_imbalance"])[0]
     assert finding.severity == "warning" and "pos_weight: 19" in finding.advice[0]
+
+
+def low_rate_record(update_ratio: float, dead: float) -> Record:
+    samples = [sample(s, {"a": 1e-3, "b": 1e-3}, loss=2.3, acts={"relu1": ("relu", dead, 0.0)}) for s in range(10, 60, 10)]
+    for s in samples:
+        for layer in s["layers"]:
+            layer["update_ratio"] = update_ratio
+    return Record(init={"loss": 2.3, "expected_loss": 2.3}, history=history([2.3] * 4, [2.3] * 4), samples=samples,
+                  task={"lr": 1e-7})
+
+
+def test_tiny_updates_mean_a_low_rate_unless_dead_units_explain_them():
+    assert codes(low_rate_record(1e-7, dead=0.0))["lr_too_low"] == "warning"
+    explained = codes(low_rate_record(1e-7, dead=1.0))
+    assert explained["dead_units"] == "warning" and explained["lr_too_low"] == "info"
+    # nothing moves at all: no gradient reaches the weights, which no learning rate would fix
+    assert "lr_too_low" not in codes(low_rate_record(0.0, dead=1.0))

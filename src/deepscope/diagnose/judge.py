@@ -20,6 +20,7 @@ EXPLAINED_BY = {
     **{symptom: CAUSES for symptom in ("plateau", "underfitting", "no_learning", "loss_spikes", "calibration")},
     "dead_units": ("divergence", "lr_too_high"),  # a blow-up knocks ReLUs out; the blow-up is what to fix
     "saturation": ("divergence", "lr_too_high"),
+    "lr_too_low": ("dead_units", "vanishing_gradients", "saturation"),  # tiny updates because tiny gradients
 }
 
 

@@ -23,7 +23,7 @@ def learning_rate(record: Record) -> list[Finding]:
     ratio = max(per_layer.values()) if per_layer else None
     train = record.series("train.loss")
     start = initial_loss(record)
-    if ratio is None or not train or not start:
+    if not ratio or not train or not start:  # 0: no layer moves at all, so no gradient reaches them (dead units)
         return []
     lr = record.task.get("lr")
     if ratio < TOO_SMALL and train[-1] >= HARDLY_MOVED * start:

@@ -22,7 +22,7 @@ def no_learning(record: Record) -> list[Finding]:
         memorising = len(train) >= 2 and train[-1] < 0.8 * train[0]
         findings.append(Finding(
             "no_learning", "warning",
-            f"Not learning: validation accuracy {fmt(accuracy[-1])} is no better than chance ({fmt(chance)})",
+            f"Not learning: the best validation accuracy, {fmt(max(accuracy))}, is no better than chance ({fmt(chance)})",
             "After training, the model predicts new examples no better than always guessing the most common class. "
             + ("Its training loss did fall, so it memorised the training labels without finding anything that "
                "carries over: the labels may not match the inputs (shuffled or misaligned), or the inputs carry no "
