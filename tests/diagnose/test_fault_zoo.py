@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from sklearn.datasets import load_digits
 from torch import nn
@@ -150,7 +151,10 @@ def test_a_95_to_5_class_imbalance_is_reported(tmp_path):
     run = train_npz(write_npz(tmp_path / "imbalanced.npz", (images[rows], labels[rows]), (images[keep], labels[keep])),
                     tmp_path)
     finding = find(run.diagnosis, "class_imbalance")
-    assert "1" in str(finding.evidence)
+    counts = finding.evidence["counts"]  # the training split (validation is carved out of the 180 rows)
+    assert finding.evidence["rarest"] == "1" and counts["0"] + counts["1"] == len(run.data.splits["train"])
+    assert finding.evidence["shares"]["1"] == pytest.approx(0.05, abs=0.01)
+    assert any("class_weights" in advice for advice in finding.advice)
 
 
 def test_a_nan_in_the_inputs_is_traced_to_its_step_and_first_layer():
