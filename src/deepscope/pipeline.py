@@ -21,7 +21,7 @@ from deepscope.diagnose.callback import Diagnostics
 from deepscope.diagnose.profile import profile_data
 from deepscope.errors import UserError
 from deepscope.io import append_line, load_tensors, save_tensors, write_json, write_text
-from deepscope.models.builder import DeepscopeModel, build_model
+from deepscope.models.builder import DeepscopeModel, build_model, load_pretrained
 from deepscope.serve.predictor import Predictor, model_description
 from deepscope.track.rundir import MODEL_FORMAT, RunDir, environment
 from deepscope.training.callbacks import (
@@ -95,7 +95,9 @@ def _finish_diagnostics(trainer: Trainer, model: DeepscopeModel, data: PreparedD
 def model_for(config: Config, data: PreparedData) -> DeepscopeModel:
     """The config's model, sized for the data, with initial weights from the config's seed."""
     seed_everything(config.train.seed, deterministic=config.train.deterministic)
-    return build_model(_model_config(config), model_description(data.inputs), model_description(data.outputs))
+    model = build_model(_model_config(config), model_description(data.inputs), model_description(data.outputs))
+    load_pretrained(model)
+    return model
 
 
 def describe(config: Config, data: PreparedData, model: DeepscopeModel) -> str:

@@ -68,6 +68,7 @@ class DataConfig(Section):
     split: SplitConfig = Field(default_factory=SplitConfig)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     delimiter: str | None = None
+    pattern: str | None = Field(None, description="file names that carry columns, e.g. {label}_{speaker}_{index}.wav")
     limit: int | None = Field(None, ge=1, description="use at most this many training rows (quick trials)")
 
     _specs = field_validator("inputs", "outputs", mode="before")(classmethod(lambda cls, v: feature_specs(v)))

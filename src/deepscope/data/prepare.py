@@ -58,8 +58,7 @@ def prepare_data(config: DataConfig) -> PreparedData:
 
 def load_splits(config: DataConfig) -> tuple[RawData, dict[str, Feature], dict[str, Feature]]:
     """The raw splits, and unfitted input and output features with their types resolved."""
-    source_options = {"delimiter": config.delimiter} if config.delimiter else {}
-    raw = load_source(config.source, **source_options)
+    raw = load_source(config.source, delimiter=config.delimiter, pattern=config.pattern)
     outputs = resolve_features(config.outputs or raw.outputs, raw, "data.outputs")
     if not outputs:
         raise DataError(

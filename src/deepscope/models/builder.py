@@ -1,7 +1,7 @@
 """Build the model a config describes: inputs -> encoder per input group -> combiner -> head per output.
 
-Inputs are grouped by kind: each image input gets its own encoder, and all tabular columns (numbers,
-categories, binaries) share one. The builder sees only feature *descriptions* (plain dicts), so a saved
+Inputs are grouped by kind: each image, sequence (text, series) or audio input gets its own encoder, and all
+tabular columns (numbers, categories, binaries) share one. The builder sees only feature *descriptions* (plain dicts), so a saved
 model is rebuilt from `model.json` without touching the data.
 
     model = build_model({"encoder": {"name": "cnn"}}, inputs, outputs)
@@ -18,7 +18,7 @@ from torch import nn
 
 from deepscope.errors import ConfigError
 from deepscope.metrics import Metric
-from deepscope.models.encoders import DEFAULT_ENCODER, ENCODERS
+from deepscope.models.encoders import DEFAULT_ENCODER, ENCODERS, PER_INPUT_KINDS
 from deepscope.models.heads import HEADS
 from deepscope.models.layers.activations import activation
 
@@ -77,6 +77,14 @@ class DeepscopeModel(nn.Module):
         return {name: head.predict(outputs[name]) for name, head in self.heads.items()}
 
 
+def load_pretrained(model: nn.Module) -> None:
+    """Fill layers that start from files (e.g. GloVe vectors) before training. Only training calls this: a
+    saved model's weights already hold them, so `deepscope.load` never needs the files."""
+    for module in model.modules():
+        if hasattr(module, "load_pretrained"):
+            module.load_pretrained()
+
+
 def build_model(config: dict[str, Any], inputs: dict[str, dict[str, Any]], outputs: dict[str, dict[str, Any]]) -> DeepscopeModel:
     """`config` is the `model:` section as a dict; `inputs`/`outputs` map names to feature descriptions
     (outputs also carry `head` options: loss settings such as label smoothing)."""
@@ -99,7 +107,7 @@ def build_model(config: dict[str, Any], inputs: dict[str, dict[str, Any]], outpu
 def _group_inputs(inputs: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {}
     for name, description in inputs.items():
-        key = name if description["kind"] == "image" else "tabular"
+        key = name if description["kind"] in PER_INPUT_KINDS else "tabular"
         groups.setdefault(key, []).append(name)
     if not groups:
         raise ConfigError("data.inputs: the model needs at least one input column")

@@ -1,7 +1,7 @@
 """Data sources: from a `data.source` string to raw columns per split (`RawData`).
 
     raw = load_source("mnist")                        # a builtin dataset
-    raw = load_source("photos/")                      # a folder of class sub-folders
+    raw = load_source("photos/")                      # a folder of class sub-folders (images, texts or WAVs)
     raw = load_source("table.tsv", delimiter="\\t")   # a CSV/TSV file
     raw = load_source("arrays.npz")                   # train_images, train_labels, test_images, ...
 """
@@ -21,6 +21,8 @@ from deepscope.errors import ConfigError, DataError
 __all__ = ["BUILTIN_DATASETS", "RawData", "load_source", "load_csv", "load_image_folder", "load_npz"]
 
 TABLE_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
+AUDIO_SUFFIXES = frozenset({".wav"})
+TEXT_SUFFIXES = frozenset({".txt", ".text", ".pos", ".neg"})
 
 
 def load_source(source: str, **options: Any) -> RawData:
@@ -31,7 +33,8 @@ def load_source(source: str, **options: Any) -> RawData:
             train/ test/ [val/] folders of them), a `.csv` / `.tsv` / `.txt` table, or an `.npz` archive.
             Relative paths are relative to the current folder.
         **options: passed to the loader that reads the source: `delimiter` for tables, `size` and `channels`
-            for image folders. An option the source cannot use is a ConfigError.
+            for image folders, `pattern` for folders of recordings. An option the source cannot use is a
+            ConfigError; None means not given.
 
     Raises:
         DataError: no such builtin dataset or file, or a file type that is not a dataset.
@@ -47,8 +50,7 @@ def load_source(source: str, **options: Any) -> RawData:
         return BUILTIN_DATASETS.get(source).load()
     path = Path(source).expanduser()
     if path.is_dir():
-        _check_options(options, ("size", "channels"), "a folder of images")
-        return load_image_folder(path, **options)
+        return _load_folder(path, options)
     if path.is_file():
         return _load_file(path, options)
     raise DataError(
@@ -56,6 +58,34 @@ def load_source(source: str, **options: Any) -> RawData:
         f"datasets are: {', '.join(BUILTIN_DATASETS.names())}; for your own data give a CSV/TSV file, an .npz "
         "file, or a folder with one sub-folder of images per class"
     )
+
+
+def _load_folder(path: Path, options: dict[str, Any]) -> RawData:
+    """A folder is read by what it holds most of: WAV recordings, text files, or images."""
+    kind = folder_kind(path)
+    if kind == "audio":
+        from deepscope.data.sources.audio_folder import load_audio_folder
+
+        _check_options(options, ("pattern",), "a folder of WAV recordings")
+        return load_audio_folder(path, **options)
+    if kind == "text":
+        from deepscope.data.sources.text_folder import load_text_folder
+
+        _check_options(options, (), "a folder of text files")
+        return load_text_folder(path)
+    _check_options(options, ("size", "channels"), "a folder of images")
+    return load_image_folder(path, **options)
+
+
+def folder_kind(path: Path) -> str:
+    """"audio", "text" or "image": the kind of most files below `path` (hidden files aside)."""
+    counts = {"audio": 0, "text": 0, "image": 0}
+    for file in path.rglob("*"):
+        if file.is_file() and not file.name.startswith("."):
+            suffix = file.suffix.lower()
+            kind = "audio" if suffix in AUDIO_SUFFIXES else "text" if suffix in TEXT_SUFFIXES else "image"
+            counts[kind] += 1
+    return max(counts, key=lambda kind: (counts[kind], kind == "image"))  # a tie (or nothing) reads as images
 
 
 def _load_file(path: Path, options: dict[str, Any]) -> RawData:
