@@ -156,7 +156,7 @@ def trainer_options(config: Config) -> dict[str, Any]:
     return dict(
         epochs=t.epochs, batch_size=t.batch_size, eval_batch_size=t.eval_batch_size,
         optimizer=t.optimizer.model_dump(exclude_none=True), schedule=t.schedule.model_dump(exclude_none=True),
-        grad_clip=t.grad_clip, monitor=t.monitor, device=t.device, precision=t.precision,
+        grad_clip="auto" if t.grad_clip is None else t.grad_clip, monitor=t.monitor, device=t.device, precision=t.precision,
         seed=t.seed, deterministic=t.deterministic, log_every=t.log_every,
     )
 

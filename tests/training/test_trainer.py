@@ -158,3 +158,27 @@ def test_weight_average_is_validated_kept_and_resumed(tmp_path):
     trainer().fit(resumed, (x[:200], y[:200]), (x[200:], y[200:]), resume_from=tmp_path / "last.safetensors")
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)
+
+
+class TinyRecurrent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn, self.out = nn.GRU(3, 8, batch_first=True), nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.out(self.rnn(x)[0][:, -1])  # (B, T, 3) -> (B, 2)
+
+
+def test_recurrent_models_are_clipped_by_default_and_others_are_not():
+    from deepscope.training.trainer import RECURRENT_GRAD_CLIP
+
+    data = (torch.randn(32, 5, 3), torch.randint(0, 2, (32,)))
+    recurrent = Trainer(epochs=1, loss="cross_entropy", device="cpu")
+    recurrent.fit(TinyRecurrent(), data)
+    assert recurrent.grad_clip == RECURRENT_GRAD_CLIP
+    off = Trainer(epochs=1, grad_clip=0, loss="cross_entropy", device="cpu")
+    off.fit(TinyRecurrent(), data)
+    assert off.grad_clip is None
+    dense = Trainer(epochs=1, loss="cross_entropy", device="cpu")
+    dense.fit(nn.Sequential(nn.Flatten(), nn.Linear(15, 2)), data)
+    assert dense.grad_clip is None

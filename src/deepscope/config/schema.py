@@ -129,7 +129,8 @@ class TrainConfig(Section):
     eval_batch_size: int | None = Field(None, ge=1)
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
-    grad_clip: float | None = Field(None, gt=0.0, description="clip the global gradient norm to this")
+    grad_clip: float | None = Field(None, ge=0.0, description="clip the global gradient norm to this; 0 turns "
+                                    "clipping off; default: 1.0 for recurrent models (rnn, lstm, gru), else off")
     ema: float | None = Field(None, gt=0.0, lt=1.0, description="keep an average of the weights with this decay")
     early_stopping: EarlyStoppingConfig | None = None
     monitor: str | None = Field(None, description="metric that picks the best checkpoint, e.g. val.loss")

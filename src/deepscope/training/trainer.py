@@ -40,6 +40,16 @@ class TrainingDiverged(UserError):
     diverged = True
 
 
+RECURRENT_GRAD_CLIP = 1.0  # recurrent nets multiply gradients through every time step: clip them by default
+
+
+def resolve_grad_clip(spec: float | str | None, model: nn.Module) -> float | None:
+    """The global gradient-norm limit: a number, None or 0 (off), or "auto" (on for recurrent models only)."""
+    if spec == "auto":
+        return RECURRENT_GRAD_CLIP if any(isinstance(m, nn.RNNBase) for m in model.modules()) else None
+    return float(spec) if spec else None
+
+
 class Trainer:
     def __init__(
         self,
@@ -51,7 +61,7 @@ class Trainer:
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         schedule: str | dict[str, Any] | None = "onecycle",
-        grad_clip: float | None = None,
+        grad_clip: float | str | None = "auto",
         loss: Any = None,
         callbacks: Iterable[Callback] = (),
         monitor: str | None = None,
@@ -67,7 +77,8 @@ class Trainer:
         self.optimizer_spec.setdefault("lr", lr)
         self.optimizer_spec.setdefault("weight_decay", weight_decay)
         self.schedule_spec = {"name": schedule or "constant"} if not isinstance(schedule, dict) else dict(schedule)
-        self.grad_clip, self.loss_spec, self.monitor_spec = grad_clip, loss, monitor
+        self.grad_clip_spec, self.loss_spec, self.monitor_spec = grad_clip, loss, monitor
+        self.grad_clip: float | None = None  # resolved in fit: "auto" depends on the model
         self.callbacks = CallbackList(list(callbacks))
         self.strategy = SingleDevice(resolve_device(device))
         self.precision = get_precision(precision, self.strategy.device)
@@ -103,6 +114,7 @@ class Trainer:
         self._seed_everything()
         self.task = task_for(model, self.loss_spec)
         self.train_data, self.val_data = as_data(train_data, self.device), as_data(val_data, self.device)
+        self.grad_clip = resolve_grad_clip(self.grad_clip_spec, model)
         self.model = self.eval_model = model = self.strategy.setup(model)  # a callback may swap eval_model
         self.monitor = self.monitor_spec or ("val.loss" if self.val_data is not None else "train.loss")
         self.steps_per_epoch = self.train_data.num_batches(self.batch_size)
