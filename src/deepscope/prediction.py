@@ -1,4 +1,4 @@
-"""Predict from files: an image, a folder of images, or a CSV/TSV table; write the results as CSV."""
+"""Predict from raw input: an image, a WAV recording, a folder of either, a CSV/TSV table, or a text itself."""
 
 from __future__ import annotations
 
@@ -12,38 +12,63 @@ from deepscope.io import write_text
 from deepscope.serve.predictor import Predictor
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+AUDIO_SUFFIXES = {".wav"}
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt"}
+FILE_KINDS = {"image": IMAGE_SUFFIXES, "audio": AUDIO_SUFFIXES}
 
 
 def predict_path(run: str | Path, source: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """(one prediction per example, the example's name: file path or row number)."""
+    """(one prediction per example, the example's name: file path, row number or the text)."""
     predictor = Predictor.load(run)
-    source = Path(source)
-    if not source.exists():
-        raise DataError(f"{source}: no such file or folder; give an image, a folder of images, or a CSV file")
-    if source.is_dir():
-        files = sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    path = Path(source)
+    if not path.exists():
+        text = _text_input(predictor)
+        if text is None or not str(source).strip():
+            raise DataError(f"{source}: no such file or folder; give an image, a WAV file, a folder of them, or a CSV "
+                            "file" + (" (or the text itself, for a text model)" if text else ""))
+        return predictor.predict({text: [str(source)]}), [str(source)]
+    if path.is_dir():
+        kind = _file_kind(predictor, path)
+        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in FILE_KINDS[kind])
         if not files:
-            raise DataError(f"{source}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
-        return predictor.predict({_image_input(predictor, source): files}), [str(f) for f in files]
-    if source.suffix.lower() in IMAGE_SUFFIXES:
-        return predictor.predict({_image_input(predictor, source): [source]}), [str(source)]
-    if source.suffix.lower() in TABLE_SUFFIXES:
-        from deepscope.data.sources.csv_table import load_csv
-
-        columns = load_csv(source).splits["train"]
-        n = len(next(iter(columns.values())))
-        return predictor.predict(columns), [f"row {i + 1}" for i in range(n)]
-    raise DataError(f"{source}: unknown input type {source.suffix!r}; give an image, a folder of images, or a CSV file")
+            raise DataError(f"{path}: no {kind} files ({', '.join(sorted(FILE_KINDS[kind]))}) in this folder")
+        return predictor.predict({_single_input(predictor, kind, path): files}), [str(f) for f in files]
+    suffix = path.suffix.lower()
+    for kind, suffixes in FILE_KINDS.items():
+        if suffix in suffixes:
+            return predictor.predict({_single_input(predictor, kind, path): [path]}), [str(path)]
+    if suffix in TABLE_SUFFIXES:
+        return _predict_table(predictor, run, path)
+    raise DataError(f"{path}: unknown input type {suffix!r}; give an image, a WAV file, a folder of them, or a CSV file")
 
 
-def _image_input(predictor: Predictor, source: Path) -> str:
-    images = [n for n, f in predictor.inputs.items() if f.kind == "image"]
-    if len(predictor.inputs) != 1 or not images:
+def _predict_table(predictor: Predictor, run: str | Path, path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    from deepscope.data.sources.csv_table import load_csv
+
+    columns = load_csv(path).splits["train"]
+    n = len(next(iter(columns.values())))
+    return predictor.predict(columns), [f"row {i + 1}" for i in range(n)]
+
+
+def _text_input(predictor: Predictor) -> str | None:
+    """The input a bare string on the command line is for: the model's only input, if it reads text."""
+    texts = [n for n, f in predictor.inputs.items() if f.type == "text"]
+    return texts[0] if len(predictor.inputs) == 1 and texts else None
+
+
+def _file_kind(predictor: Predictor, folder: Path) -> str:
+    kinds = {f.kind for f in predictor.inputs.values()} & set(FILE_KINDS)
+    return kinds.pop() if len(kinds) == 1 else "image"
+
+
+def _single_input(predictor: Predictor, kind: str, source: Path) -> str:
+    names = [n for n, f in predictor.inputs.items() if f.kind == kind]
+    if len(predictor.inputs) != 1 or not names:
         raise DataError(
-            f"{source}: this model reads the columns {list(predictor.inputs)}, not images; give a CSV with those columns"
+            f"{source}: this model reads the columns {list(predictor.inputs)}, not {kind} files; give a CSV with "
+            "those columns"
         )
-    return images[0]
+    return names[0]
 
 
 def write_predictions(path: str | Path, names: list[str], rows: list[dict[str, Any]]) -> None:

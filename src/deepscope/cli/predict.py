@@ -1,4 +1,4 @@
-"""`deepscope predict RUN INPUT`: predictions for an image, a folder of images or a CSV file."""
+"""`deepscope predict RUN INPUT`: predictions for an image, a WAV file, a folder of them, a CSV file, or a text."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from deepscope.cli.main import app
 @app.command()
 def predict(
     run: Path = typer.Argument(..., help="a finished run directory"),
-    source: Path = typer.Argument(..., metavar="INPUT", help="an image file, a folder of images, or a CSV/TSV file"),
+    source: str = typer.Argument(..., metavar="INPUT", help="an image or WAV file, a folder of them, a CSV/TSV "
+                                 "file, or (for a text model) the text itself in quotes"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="CSV to write (default: RUN/predictions.csv)"),
 ) -> None:
     """Predict with a trained model; writes one row per example with the prediction and class probabilities."""
