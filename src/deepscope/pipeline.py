@@ -79,6 +79,10 @@ def train(
     metrics = {split: trainer.evaluate(model, tensors) for split, tensors in data.splits.items() if split != "train"}
     for split, values in metrics.items():
         append_line(run_dir.metrics, {"split": split, **values})
+    if config.data.series is not None:  # forecasting: one-step and full-horizon errors beside naive baselines
+        from deepscope.forecasting import evaluate_run
+
+        metrics["forecast"] = evaluate_run(model, data, config, run_dir.metrics, show=progress)
     diagnosis = _finish_diagnostics(trainer, model, data)
     return Run(run_dir.path, metrics, history, model, data, config, diagnosis)
 

@@ -23,9 +23,9 @@ def predict_path(run: str | Path, source: str | Path) -> tuple[list[dict[str, An
     path = Path(source)
     if not path.exists():
         text = _text_input(predictor)
-        if text is None or not str(source).strip():
+        if text is None:
             raise DataError(f"{source}: no such file or folder; give an image, a WAV file, a folder of them, or a CSV "
-                            "file" + (" (or the text itself, for a text model)" if text else ""))
+                            "file")
         return predictor.predict({text: [str(source)]}), [str(source)]
     if path.is_dir():
         kind = _file_kind(predictor, path)

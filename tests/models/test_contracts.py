@@ -19,10 +19,17 @@ TABLE = [
     {"name": "smoker", "type": "binary", "kind": "tabular"},
     {"name": "job", "type": "category", "kind": "tabular", "cardinality": 5},
 ]
+TEXT = {"name": "review", "type": "text", "kind": "sequence", "vocab_size": 30, "pad_id": 0, "unk_id": 1,
+        "max_length": 12, "tokens": ["<pad>", "<unk>"] + [f"w{i}" for i in range(28)]}
+SERIES = {"name": "series", "type": "timeseries", "kind": "sequence", "channels": 3, "length": 10}
+AUDIO = {"name": "audio", "type": "audio", "kind": "audio", "sample_rate": 8000, "n_samples": 1600, "shape": [1, 20, 21],
+         "spectrogram": {"n_mels": 20, "n_fft": 256, "hop_length": 80, "win_length": 200, "f_min": 0.0, "f_max": 4000.0,
+                         "mfcc": 0, "time_masks": 1, "time_mask_width": 4, "freq_masks": 1, "freq_mask_width": 4}}
 OUTPUTS = {
     "category": {"name": "y", "type": "category", "kind": "tabular", "cardinality": 4},
     "binary": {"name": "y", "type": "binary", "kind": "tabular"},
     "number": {"name": "y", "type": "number", "kind": "tabular", "shift": 10.0, "scale": 2.0},
+    "forecast": {"name": "y", "type": "forecast", "kind": "forecast", "horizon": 3, "shift": 5.0, "scale": 0.5, "log": True},
 }
 
 
@@ -32,6 +39,14 @@ def batch_for(inputs: list[dict], n: int = 6) -> dict[str, torch.Tensor]:
     for spec in inputs:
         if spec["kind"] == "image":
             batch[spec["name"]] = torch.randn(n, *spec["shape"])
+        elif spec["kind"] == "audio":  # waveforms (B, S)
+            batch[spec["name"]] = torch.randn(n, spec["n_samples"]) * 0.1
+        elif spec["type"] == "text":  # left-aligned token ids, lengths from empty to full, 0 = padding
+            ids = torch.randint(2, spec["vocab_size"], (n, spec["max_length"]))
+            lengths = torch.linspace(0, spec["max_length"], n).long().unsqueeze(1)  # (n, 1)
+            batch[spec["name"]] = ids.masked_fill(torch.arange(spec["max_length"]) >= lengths, 0)
+        elif spec["type"] == "timeseries":
+            batch[spec["name"]] = torch.randn(n, spec["length"], spec["channels"])
         elif spec["type"] == "category":
             batch[spec["name"]] = torch.randint(0, spec["cardinality"], (n,))
         else:
@@ -49,6 +64,11 @@ def encoder_cases():
             yield pytest.param(name, [IMAGE], id=f"{name}-image")
         if "tabular" in encoder.accepts:
             yield pytest.param(name, TABLE, id=f"{name}-tabular")
+        if "audio" in encoder.accepts:
+            yield pytest.param(name, [AUDIO], id=f"{name}-audio")
+        if "sequence" in encoder.accepts and getattr(encoder, "reads_text", True):
+            yield pytest.param(name, [TEXT], id=f"{name}-text")
+            yield pytest.param(name, [SERIES], id=f"{name}-timeseries")
 
 
 @pytest.mark.parametrize("name,inputs", list(encoder_cases()))
@@ -78,7 +98,7 @@ def test_head_loss_predictions_and_metrics(name):
     h = torch.randn(10, 8, requires_grad=True)
     out = head(h)
     target = {"category": torch.randint(0, 4, (10,)), "binary": torch.randint(0, 2, (10,)).float(),
-              "number": torch.randn(10)}[name]
+              "number": torch.randn(10), "forecast": torch.randn(10, 3)}[name]
     loss = head.loss(out, target)
     assert loss.ndim == 0 and torch.isfinite(loss)
     loss.backward()

@@ -61,6 +61,36 @@ class AugmentConfig(Section):
     rotate: float = Field(0.0, ge=0.0, le=180.0, description="random rotation, in degrees, up to this much each way")
 
 
+class SeriesConfig(Section):
+    """A time series (a CSV with a time column): windows of `lookback` steps in, `horizon` steps out, split by time.
+
+    The last `holdout` steps are the test period and the `val` steps before them the validation period;
+    scaling is fitted on the training period only (see deepscope/data/timeseries.py)."""
+
+    time: str = Field(description="the time column: ISO 8601 dates/times (1949-01, 1981-01-31) or step numbers")
+    values: list[str] | None = Field(None, description="value columns, the input channels (default: all but time)")
+    target: str | None = Field(None, description="the value column to forecast (default: the first value column)")
+    lookback: int = Field(24, ge=1, description="past steps the model reads")
+    horizon: int = Field(1, ge=1, description="future steps it forecasts at once")
+    stride: int = Field(1, ge=1, description="steps between the starts of consecutive training windows")
+    holdout: float = Field(0.2, gt=0.0, description="test period: the last steps (>= 1) or a fraction (< 1) of them")
+    val: float = Field(0.1, ge=0.0, description="steps (>= 1) or a fraction (< 1) of the rest, before the test period")
+    season: int | None = Field(None, ge=1, description="steps per season, for seasonal-naive (default: from the time step)")
+    scale: Literal["standard", "minmax", "log", "none"] = Field("standard", description="log: log, then standard")
+    covariates: list[Literal["month", "day_of_year", "day_of_week", "hour"]] = Field(
+        default_factory=list, description="calendar inputs, each as a sin/cos pair of channels")
+    loss: Literal["mse", "mae", "huber"] = Field("mse", description="in scaled units")
+
+    _one_value = field_validator("values", mode="before")(classmethod(lambda cls, v: [v] if isinstance(v, str) else v))
+
+    @field_validator("holdout", "val")
+    @classmethod
+    def _whole_steps(cls, value: float) -> float:
+        if value >= 1 and not float(value).is_integer():
+            raise ValueError("give a whole number of steps (>= 1) or a fraction (< 1)")
+        return value
+
+
 class DataConfig(Section):
     source: str
     inputs: dict[str, FeatureSpec] = Field(default_factory=dict)
@@ -70,6 +100,7 @@ class DataConfig(Section):
     delimiter: str | None = None
     pattern: str | None = Field(None, description="file names that carry columns, e.g. {label}_{speaker}_{index}.wav")
     limit: int | None = Field(None, ge=1, description="use at most this many training rows (quick trials)")
+    series: SeriesConfig | None = Field(None, description="forecast a time series: windows instead of rows")
 
     _specs = field_validator("inputs", "outputs", mode="before")(classmethod(lambda cls, v: feature_specs(v)))
 

@@ -21,6 +21,7 @@ from deepscope.data.sources import load_source
 from deepscope.data.sources.base import RawData
 from deepscope.data.sources.csv_table import infer_feature_type
 from deepscope.data.splits import make_splits
+from deepscope.data.timeseries import load_series_splits
 from deepscope.errors import DataError
 
 log = logging.getLogger("deepscope")
@@ -58,6 +59,8 @@ def prepare_data(config: DataConfig) -> PreparedData:
 
 def load_splits(config: DataConfig) -> tuple[RawData, dict[str, Feature], dict[str, Feature]]:
     """The raw splits, and unfitted input and output features with their types resolved."""
+    if config.series is not None:  # a time series: windows per chronological split (data/timeseries.py)
+        return load_series_splits(config)
     raw = load_source(config.source, delimiter=config.delimiter, pattern=config.pattern)
     outputs = resolve_features(config.outputs or raw.outputs, raw, "data.outputs")
     if not outputs:

@@ -25,7 +25,7 @@ from deepscope.diagnose.calibration import calibration_stats
 from deepscope.diagnose.finding import Finding
 from deepscope.diagnose.initial import bias_means, expected_initial_loss, layer_init_scales, output_descriptions
 from deepscope.diagnose.judge import judge, save_diagnosis
-from deepscope.diagnose.probes import ActivationProbe, WeightProbe
+from deepscope.diagnose.probes import ActivationProbe, RecurrentProbe, WeightProbe
 from deepscope.diagnose.record import Record
 from deepscope.training.callbacks.base import Callback
 
@@ -53,7 +53,7 @@ class Diagnostics(Callback):
     def on_fit_start(self, trainer: Any) -> None:
         model = trainer.model
         self.every = self.every_option or max(MIN_EVERY, min(MAX_EVERY, trainer.steps_per_epoch // SAMPLES_PER_EPOCH))
-        self.weights, self.activations = WeightProbe(model), ActivationProbe(model)
+        self.weights, self.activations, self.recurrent = WeightProbe(model), ActivationProbe(model), RecurrentProbe(model)
         self.pending, self.loss_before = False, None
         task = self.record.task
         task.setdefault("outputs", output_descriptions(model, trainer.loss_spec))
@@ -78,7 +78,7 @@ class Diagnostics(Callback):
         model.zero_grad(set_to_none=True)
         model.train(was_training)
         return {"loss": float(loss.detach()), "expected_loss": expected_initial_loss(self.record.task["outputs"]),
-                "grad_norm": float(grad_norm), "layers": layer_init_scales(self.weights), "bias_means": bias_means(model)}
+                "grad_norm": float(grad_norm), "layers": layer_init_scales(self.weights, model), "bias_means": bias_means(model)}
 
     def on_epoch_start(self, trainer: Any) -> None:
         self.activations.stats.clear()  # a validation pass may have run through the hooks since they went in
@@ -90,12 +90,14 @@ class Diagnostics(Callback):
         if (step + 1) % self.every == 0:  # the next step is sampled: keep what it starts from
             self.weights.snapshot()
             self.activations.install()
+            self.recurrent.install()
             self.loss_before = (trainer.epoch, trainer.epoch_loss.clone())
             self.pending = True
 
     def _take_sample(self, trainer: Any) -> None:
         self.pending = False
         self.activations.remove()
+        self.recurrent.remove()
         measured = self.weights.measure()
         epoch, before = self.loss_before
         step_loss = trainer.epoch_loss - (before if epoch == trainer.epoch else 0.0)
@@ -107,6 +109,8 @@ class Diagnostics(Callback):
         per_layer = torch.stack([measured["grad_norm"], measured["weight_norm"], measured["update_norm"]]).cpu()
         values = (head.tolist(), per_layer.tolist(), act.float().cpu().tolist())  # the one sync of a sample
         self.record.samples.append(self._sample(trainer, *values, act_names))
+        if self.recurrent.modules:  # RNNs only: gradient through time (one more sync, on sampled steps)
+            self.record.samples[-1]["recurrent"] = _through_time(self.recurrent.summaries())
 
     def _sample(self, trainer: Any, head: list, per_layer: list, act: list, act_names: list[str]) -> dict[str, Any]:
         loss, total = head
@@ -140,6 +144,7 @@ class Diagnostics(Callback):
     def on_exception(self, trainer: Any, error: BaseException) -> None:
         if self.pending:
             self.activations.remove()
+            self.recurrent.remove()
         if getattr(error, "diverged", False):  # TrainingDiverged
             if self.record.nonfinite is None:
                 self._note_nonfinite(trainer)
@@ -149,6 +154,7 @@ class Diagnostics(Callback):
 
     def on_fit_end(self, trainer: Any) -> None:
         self.activations.remove()
+        self.recurrent.remove()
         self.pending = False
         self.record.history = [dict(h) for h in trainer.history]
         if self.finish_at_fit_end:
@@ -195,6 +201,15 @@ def _count_classes(descriptions: dict[str, dict[str, Any]], outputs: Any) -> Non
         for description in descriptions.values():
             if description.get("type") == "category":
                 description.setdefault("classes", outputs.shape[1])
+
+
+def _through_time(summaries: dict[str, torch.Tensor]) -> list[dict[str, Any]]:
+    """Per recurrent layer: steps, and the gradient norm reaching the first and last step, the smallest and largest."""
+    if not summaries:
+        return []
+    values = torch.stack(list(summaries.values())).cpu().tolist()
+    keys = ("steps", "grad_first", "grad_last", "grad_smallest", "grad_largest")
+    return [{"name": name, **dict(zip(keys, v)), "steps": int(v[0])} for name, v in zip(summaries, values)]
 
 
 def _last_finite_step(samples: list[dict[str, Any]]) -> int | None:

@@ -43,14 +43,19 @@ def expected_initial_loss(outputs: dict[str, dict[str, Any]]) -> float | None:
     return total if outputs else None
 
 
-def layer_init_scales(probe: WeightProbe) -> list[dict[str, Any]]:
+def layer_init_scales(probe: WeightProbe, model: nn.Module | None = None) -> list[dict[str, Any]]:
     """Per layer: fan-in, weight standard deviation, and gain = std * sqrt(fan_in) (about 0.6-1.4 for the usual
-    PyTorch, Kaiming and Xavier initialisations)."""
+    PyTorch, Kaiming and Xavier initialisations). Embedding tables are marked `lookup`: a row is picked, not
+    summed over a fan-in, so the gain rule does not apply to them."""
+    lookups = {f"{name}.weight".removeprefix("module.").removeprefix("_orig_mod.")
+               for name, m in (model.named_modules() if model is not None else ())
+               if isinstance(m, (nn.Embedding, nn.EmbeddingBag))}
     layers = []
     for name, p in zip(probe.names, probe.params):
         fan_in = p[0].numel()
         std = float(p.detach().float().std()) if p.numel() > 1 else 0.0
-        layers.append({"name": name, "fan_in": fan_in, "weight_std": std, "gain": std * math.sqrt(fan_in)})
+        layer = {"name": name, "fan_in": fan_in, "weight_std": std, "gain": std * math.sqrt(fan_in)}
+        layers.append({**layer, "lookup": True} if name in lookups else layer)
     return layers
 
 

@@ -112,3 +112,66 @@ def activation_stats(output: torch.Tensor, kind: str) -> torch.Tensor:
     else:
         saturated = y.abs() > 0.99
     return torch.stack([torch.zeros((), device=y.device), saturated.float().mean()])
+
+
+class RecurrentProbe:
+    """Gradient through time in RNN/LSTM/GRU layers: how strongly the loss reaches each step's input.
+
+    The parameter gradients of a recurrent layer sum over all time steps, so they cannot show a gradient that
+    fades (or blows up) on its way back through 200 steps. The gradient with respect to the layer's input at
+    step t can: it is what backpropagation through time delivers to that step. A forward pre-hook, installed
+    for one step at a time like `ActivationProbe`, hooks the input (a tensor or a packed sequence) and keeps,
+    per time step, the mean over the batch of the gradient's norm.
+    """
+
+    def __init__(self, model: nn.Module):
+        self.modules = [(name.removeprefix("module.").removeprefix("_orig_mod."), m)
+                        for name, m in model.named_modules() if isinstance(m, nn.RNNBase)]
+        self.handles: list[torch.utils.hooks.RemovableHandle] = []
+        self.stats: dict[str, torch.Tensor] = {}  # name -> gradient norm per step (T,)
+
+    def install(self) -> None:
+        self.stats = {}
+        for name, module in self.modules:
+            self.handles.append(module.register_forward_pre_hook(self._hook(name, module)))
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.handles = []
+
+    def _hook(self, name: str, module: nn.RNNBase):
+        def hook(_: nn.Module, args: tuple) -> tuple | None:
+            if name in self.stats or not torch.is_grad_enabled() or not args:
+                return None
+            packed = isinstance(args[0], nn.utils.rnn.PackedSequence)
+            x = args[0].data if packed else args[0]
+            if not x.requires_grad:  # raw inputs (a series): a stand-in that asks for its gradient
+                x = x.detach().requires_grad_(True)
+            self.stats[name] = torch.zeros(0, device=x.device)
+            x.register_hook(self._keep(name, args[0].batch_sizes if packed else None, module.batch_first))
+            first = args[0]._replace(data=x) if packed else x
+            return (first, *args[1:])
+
+        return hook
+
+    def _keep(self, name: str, batch_sizes: torch.Tensor | None, batch_first: bool):
+        def keep(grad: torch.Tensor) -> None:
+            norms = grad.detach().float().norm(dim=-1)  # (B, T) or (T, B); packed: (sum of lengths,)
+            if batch_sizes is None:
+                self.stats[name] = norms.mean(dim=0 if batch_first else 1)
+            else:  # packed rows are step by step: batch_sizes[t] rows for step t
+                sizes = batch_sizes.to(norms.device)
+                step = torch.repeat_interleave(torch.arange(len(sizes), device=norms.device), sizes)
+                self.stats[name] = torch.zeros(len(sizes), device=norms.device).index_add_(0, step, norms) / sizes
+
+        return keep
+
+    def summaries(self) -> dict[str, torch.Tensor]:
+        """name -> [steps, first step, last step, smallest, largest] of the per-step gradient norms (device)."""
+        out = {}
+        for name, per_step in self.stats.items():
+            if per_step.numel():
+                out[name] = torch.stack([torch.tensor(float(per_step.numel()), device=per_step.device),
+                                         per_step[0], per_step[-1], per_step.min(), per_step.max()])
+        return out

@@ -71,3 +71,17 @@ def metric_key(record: Record, output: str, metric: str) -> str:
 def fmt(value: float) -> str:
     """A number as a learner would write it: 3 significant digits."""
     return f"{value:.3g}"
+
+
+def through_time(samples: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """{recurrent layer: medians over samples of steps and of the gradient norm reaching its first step, its
+    last step, and its weakest and strongest step} (samples of RNN models carry `recurrent`)."""
+    values: dict[str, dict[str, list[Any]]] = {}
+    for sample in samples:
+        for layer in sample.get("recurrent", []):
+            per_layer = values.setdefault(layer["name"], {})
+            for key, value in layer.items():
+                if key != "name":
+                    per_layer.setdefault(key, []).append(value)
+    return {name: {key: m for key, v in per_layer.items() if (m := median(v)) is not None}
+            for name, per_layer in values.items()}

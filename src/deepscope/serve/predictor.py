@@ -42,8 +42,8 @@ class Predictor:
                 "or finish this one with `deepscope train --resume RUN_DIR`"
             )
         spec = json.loads((folder / "model.json").read_text())
-        inputs = {n: Feature.from_state(s) for n, s in spec["inputs"].items()}
-        outputs = {n: Feature.from_state(s) for n, s in spec["outputs"].items()}
+        inputs = {n: Feature.from_state(s, where="prediction input") for n, s in spec["inputs"].items()}
+        outputs = {n: Feature.from_state(s, where="data.outputs") for n, s in spec["outputs"].items()}
         model = build_model(spec["model"], model_description(inputs), model_description(outputs))
         weights, _ = load_tensors(folder / "weights.safetensors")
         model.load_state_dict(weights)

@@ -80,9 +80,10 @@ class Feature:
         }
 
     @staticmethod
-    def from_state(state: dict[str, Any]) -> "Feature":
+    def from_state(state: dict[str, Any], *, where: str = "data") -> "Feature":
+        """The fitted feature again; `where` names the place in messages (e.g. "prediction input")."""
         cls = FEATURES.get(state["type"])
-        feature = cls(state["name"], {**state["options"], **state.get("head", {})})
+        feature = cls(state["name"], {**state["options"], **state.get("head", {})}, where=where)
         feature.fitted = state["fitted"]
         return feature
 

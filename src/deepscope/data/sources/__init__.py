@@ -56,7 +56,7 @@ def load_source(source: str, **options: Any) -> RawData:
     raise DataError(
         f"data.source: no builtin dataset or file named {source!r} (looked for {path.resolve()}); builtin "
         f"datasets are: {', '.join(BUILTIN_DATASETS.names())}; for your own data give a CSV/TSV file, an .npz "
-        "file, or a folder with one sub-folder of images per class"
+        "file, or a folder with one sub-folder of images, texts or WAV recordings per class"
     )
 
 

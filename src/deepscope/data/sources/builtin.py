@@ -28,6 +28,8 @@ from deepscope.data.sources.npz import load_npz
 from deepscope.errors import DataError
 
 MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
+# GLUE's SST-2 files, unmodified, in a pinned commit (GLUE itself ships one zip); train.tsv there is train_full.tsv
+SST2_URL = "https://raw.githubusercontent.com/eyalbd2/Reproducing-AutoPrompt/53e9e221b58e5ed882a56c9d8be838b895351165/glue_data/SST-2/"
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,21 @@ def _read_breastmnist(paths: dict[str, Path]) -> RawData:
     return raw
 
 
+def _read_sst2(paths: dict[str, Path]) -> RawData:
+    from deepscope.data.sources.csv_table import load_csv
+
+    splits = {}
+    # dev is the test split: GLUE's own test set has no labels and papers report dev, so it must stay unseen by
+    # model selection (validation is carved from train, as for MNIST)
+    for split, name in (("train", "train.tsv"), ("test", "dev.tsv")):
+        columns = load_csv(paths[name], delimiter="\t", quoting=False).splits["train"]  # `"` is text in SST-2
+        if set(columns) != {"sentence", "label"} or any(v not in ("0", "1") for v in columns["label"]):
+            raise DataError(f"{paths[name]}: expected the GLUE SST-2 columns sentence and label (0 or 1); "
+                            "the file is not SST-2's, download it again")
+        splits[split] = {"sentence": columns["sentence"], "label": columns["label"].astype(np.int64)}
+    return RawData(splits, inputs={"sentence": "text"}, outputs={"label": "category"})
+
+
 _register(BuiltinDataset(
     "digits", "handwritten digits, 8x8 greyscale, 10 classes, 1,797 images (bundled with scikit-learn)",
     _read_digits,
@@ -164,10 +181,81 @@ _register(BuiltinDataset(
     )),
 ))
 _register(BuiltinDataset(
+    "sst2",
+    "movie-review sentiment (GLUE SST-2), negative 0 / positive 1, 67,349 train phrases / 872 dev sentences "
+    "as the test split (GLUE's test set has no labels; papers report dev)",
+    _read_sst2,
+    files=(
+        DataFile("train.tsv", SST2_URL + "train_full.tsv",
+                 "sha256:48eac26399f8456935f81dd9e3a745c1430adb6c62e233ccfe22db4a0d15d1d1"),
+        DataFile("dev.tsv", SST2_URL + "dev.tsv",
+                 "sha256:54a9c12c77e402fc14d6a66a506f24d999f596b0176eb777c972cccc2f9cc4b0"),
+    ),
+))
+_register(BuiltinDataset(
     "breastmnist", "breast ultrasound (MedMNIST), 28x28 greyscale, malignant vs normal/benign, 546/78/156",
     _read_breastmnist,
     files=(DataFile(
         "breastmnist.npz", "https://zenodo.org/records/10519652/files/breastmnist.npz?download=1",
         "md5:750601b1f35ba3300ea97c75c52ff8f6",
+    ),),
+))
+
+
+# ---- the Free Spoken Digit Dataset, read straight from its tarball -------------------------------------------
+FSDD_COMMIT = "26eb9aaf76e81b692f806f9140c2d2777410d7a1"  # Jakobovski/free-spoken-digit-dataset, 2024-05-02
+FSDD_TEST_REPETITIONS = 5  # the official split: repetitions 0-4 of every digit by every speaker are the test set
+
+
+def _read_fsdd(paths: dict[str, Path]) -> RawData:
+    """recordings/{digit}_{speaker}_{index}.wav in the tarball -> columns audio, label, speaker, index."""
+    import tarfile
+
+    from deepscope.data.sources.audio_folder import compile_pattern, note_skipped, to_columns
+    from deepscope.data.wav import decode_wav
+
+    tarball = paths["fsdd-recordings.tar.gz"]
+    matcher = compile_pattern("{label}_{speaker}_{index}.wav")
+    rows: dict[str, list] = {"train": [], "test": []}
+    skipped: list[str] = []
+    try:
+        with tarfile.open(tarball) as archive:
+            for member in archive:
+                found = matcher.fullmatch(member.name.rsplit("/", 1)[-1]) if member.isfile() else None
+                if found is None or not found["index"].isdigit():
+                    continue
+                name = f"{tarball}:{member.name}"
+                try:
+                    recording = decode_wav(archive.extractfile(member).read(), name)
+                except DataError as error:
+                    note_skipped(skipped, Path(name), str(error).removeprefix(f"{name}: "))
+                    continue
+                split = "test" if int(found["index"]) < FSDD_TEST_REPETITIONS else "train"
+                rows[split].append({"audio": recording, **found.groupdict()})
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise DataError(f"{tarball}: not a readable .tar.gz archive ({error}); download or copy it again") from None
+    if not rows["train"] or not rows["test"]:
+        raise DataError(f"{tarball}: no recordings named {{digit}}_{{speaker}}_{{index}}.wav for both splits inside; "
+                        "this is not the FSDD archive, download or copy it again")
+    return RawData({split: to_columns(sorted(r, key=_repetition_first)) for split, r in rows.items()},
+                   inputs={"audio": "audio"}, outputs={"label": "category"}, skipped=skipped)
+
+
+def _repetition_first(row: dict) -> tuple:
+    """Rows repetition by repetition, so that the first rows (data.limit) hold every digit from every speaker."""
+    return int(row["index"]), row["speaker"], row["label"]
+
+
+_register(BuiltinDataset(
+    "fsdd",
+    "Free Spoken Digit Dataset: spoken digits 0-9, 8 kHz mono WAV, 6 speakers x 50 repetitions; official split "
+    "2,700 train / 300 test (repetitions 0-4); columns audio, label, speaker, index",
+    _read_fsdd,
+    # the checksum is that of the recordings/ folder packed with `git archive` at FSDD_COMMIT; GitHub's own
+    # archive of the commit holds the whole repository, so a download is refused by the checksum: place the file
+    files=(DataFile(
+        "fsdd-recordings.tar.gz",
+        f"https://github.com/Jakobovski/free-spoken-digit-dataset/archive/{FSDD_COMMIT}.tar.gz",
+        "sha256:acdc9ae955db7cc71eda9a6bc08b055f1658dead1a44b07cd6fd30218d0aa53a",
     ),),
 ))

@@ -22,15 +22,18 @@ MISSING = frozenset({"", "NA", "N/A", "nan", "NaN", "null", "None", "?"})
 DELIMITERS_BY_SUFFIX = {".tsv": "\t", ".tab": "\t", ".csv": ","}
 SNIFFED_DELIMITERS = (",", "\t", ";", "|")
 MAX_CATEGORY_NUMBERS = 10  # integer columns with at most this many distinct values are categories
+TEXT_MIN_WORDS = 4  # string columns of mostly distinct values this many words long on average are free text
 
 
-def load_csv(path: str | Path, *, delimiter: str | None = None) -> RawData:
+def load_csv(path: str | Path, *, delimiter: str | None = None, quoting: bool | None = None) -> RawData:
     """Read a delimited text table with a header row into one "train" split of text columns.
 
     Args:
         path: a .csv, .tsv or .txt file (UTF-8; a byte-order mark is fine).
         delimiter: the field separator; default: tab for .tsv, comma for .csv, and for other names the most
             frequent of `, TAB ; |` in the header line.
+        quoting: whether `"` quotes fields (RFC 4180). Default: yes, except in tab-separated files whose
+            fields are not wrapped in quotes in the first lines: there `"` is plain text (IANA TSV, GLUE).
 
     Returns:
         RawData whose columns are object arrays of `str` (stripped), with `None` for missing values
@@ -53,7 +56,10 @@ def load_csv(path: str | Path, *, delimiter: str | None = None) -> RawData:
             header_line = handle.readline()
             handle.seek(0)
             delimiter = delimiter or _delimiter_for(path, header_line)
-            header, rows = _read_rows(path, csv.reader(handle, delimiter=delimiter))
+            quoting = _quotes_fields(handle, delimiter) if quoting is None else quoting
+            handle.seek(0)
+            style = csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE
+            header, rows = _read_rows(path, csv.reader(handle, delimiter=delimiter, quoting=style))
     except UnicodeDecodeError as error:
         raise DataError(f"{path}: not UTF-8 text ({error}); save the file as UTF-8") from error
     columns = {name: _column([row[i] for row in rows]) for i, name in enumerate(header)}
@@ -64,6 +70,16 @@ def _delimiter_for(path: Path, header_line: str) -> str:
     if path.suffix.lower() in DELIMITERS_BY_SUFFIX:
         return DELIMITERS_BY_SUFFIX[path.suffix.lower()]
     return max(SNIFFED_DELIMITERS, key=header_line.count) if header_line.strip() else ","
+
+
+def _quotes_fields(handle: Any, delimiter: str, lines: int = 200) -> bool:
+    """CSV quotes fields; a TSV only if some field of its first lines is wrapped in quotes, as CSV writers do.
+    Else a sentence starting with `"` would swallow the rest of the file as one quoted field."""
+    if delimiter != "\t":
+        return True
+    head = [handle.readline() for _ in range(lines)]
+    fields = (f for line in head for f in line.rstrip("\r\n").split(delimiter))
+    return any(len(f) >= 2 and f[0] == f[-1] == '"' for f in fields)
 
 
 def _read_rows(path: Path, reader: Any) -> tuple[list[str], list[list[str]]]:
@@ -107,11 +123,12 @@ def _column(values: list[str]) -> np.ndarray:
 
 
 def infer_feature_type(values: np.ndarray) -> str:
-    """Guess a feature type for a column: "binary", "number", "category" (or "image" for (N, H, W[, C]) arrays).
+    """Guess a feature type for a column: "binary", "number", "text", "category" ("image" for (N, H, W[, C])).
 
     Rules, on the non-missing values: exactly 2 distinct values -> "binary"; all numbers and either some are
-    not whole or there are more than 10 distinct values -> "number"; anything else -> "category" (so a
-    column of 0..9 digit labels is a category, and ages are numbers).
+    not whole or there are more than 10 distinct values -> "number"; strings, at least half of them distinct,
+    of 4 or more words on average -> "text"; anything else -> "category" (so a column of 0..9 digit labels is
+    a category, ages are numbers, and reviews are text).
 
     Args:
         values: a column, e.g. an object array of strings with None for missing values, or a numeric array.
@@ -135,7 +152,17 @@ def infer_feature_type(values: np.ndarray) -> str:
     if distinct and all(n is not None for n in numbers):
         if len(distinct) > MAX_CATEGORY_NUMBERS or any(not float(n).is_integer() for n in numbers):
             return "number"
+    if _is_free_text(distinct, values):
+        return "text"
     return "category"
+
+
+def _is_free_text(distinct: set, values: np.ndarray) -> bool:
+    """Sentences, not labels: most values differ from each other and average TEXT_MIN_WORDS words or more."""
+    texts = [v for v in distinct if isinstance(v, str)]
+    if len(texts) < 2 or len(texts) < 0.5 * sum(not _is_missing(v) for v in values):
+        return False
+    return sum(len(t.split()) for t in texts) >= TEXT_MIN_WORDS * len(texts)
 
 
 def _as_column(values: np.ndarray) -> np.ndarray:

@@ -3,6 +3,9 @@ large initial biases."""
 
 from __future__ import annotations
 
+import math
+import re
+
 from deepscope.diagnose.detectors import DETECTORS
 from deepscope.diagnose.finding import Finding
 from deepscope.diagnose.record import Record
@@ -11,13 +14,15 @@ from deepscope.diagnose.series import fmt
 # gain = std * sqrt(fan_in): PyTorch's default init gives 0.58, Xavier/Kaiming 0.7-1.4
 GAIN_RANGE = (0.1, 3.0)
 BIAS_LIMIT = 1.0
+RECURRENT_INPUT = re.compile(r"weight_ih_l(\d+(?:_reverse)?)$")  # nn.RNN/LSTM/GRU input-to-hidden weights
 
 
 @DETECTORS.register("init_scale")
 def init_scale(record: Record) -> list[Finding]:
     layers = record.init.get("layers", [])
     low, high = GAIN_RANGE
-    off = {layer["name"]: round(layer["gain"], 3) for layer in layers if not low <= layer["gain"] <= high}
+    gains = layer_gains(layers)
+    off = {name: round(gain, 3) for name, gain in gains.items() if not low <= gain <= high}
     biased = {name: round(mean, 3) for name, mean in record.init.get("bias_means", {}).items() if abs(mean) > BIAS_LIMIT}
     findings = []
     if off:
@@ -36,3 +41,21 @@ def init_scale(record: Record) -> list[Finding]:
             "input from the start (they never learn); a large positive one saturates sigmoid and tanh units.",
             {"bias_mean_by_layer": biased}, ["initialise biases to zero (nn.init.zeros_)"], layer=next(iter(biased))))
     return findings
+
+
+def layer_gains(layers: list[dict]) -> dict[str, float]:
+    """{layer: gain} of the layers the gain rule applies to (not embedding tables), with an RNN's input weights
+    measured against its hidden size.
+
+    PyTorch draws every weight of nn.RNN/LSTM/GRU from U(-1/sqrt(hidden), 1/sqrt(hidden)), whatever the input
+    size, so that the recurrent sum stays steady; an RNN reading one channel would otherwise look badly scaled.
+    """
+    fan_in = {layer["name"]: layer["fan_in"] for layer in layers}
+    gains = {}
+    for layer in layers:
+        if layer.get("lookup"):  # embedding tables: no fan-in to keep steady
+            continue
+        match = RECURRENT_INPUT.search(layer["name"])
+        hidden = fan_in.get(layer["name"][: match.start()] + f"weight_hh_l{match.group(1)}") if match else None
+        gains[layer["name"]] = layer["weight_std"] * math.sqrt(hidden) if hidden else layer["gain"]
+    return gains

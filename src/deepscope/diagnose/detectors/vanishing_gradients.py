@@ -1,18 +1,26 @@
-"""Gradients that shrink layer by layer towards the input, so the early layers barely learn."""
+"""Gradients that shrink layer by layer towards the input, so the early layers barely learn; or, in a recurrent
+layer, step by step back through time, so the early steps of a sequence barely count."""
 
 from __future__ import annotations
 
 from deepscope.diagnose.detectors import DETECTORS
 from deepscope.diagnose.finding import Finding
 from deepscope.diagnose.record import Record
-from deepscope.diagnose.series import fmt, healthy_samples, layer_medians
+from deepscope.diagnose.series import fmt, healthy_samples, initial_loss, layer_medians, through_time
 
 RATIO_WARNING = 1e-3  # input-side layer's gradient RMS against the largest layer's
 RATIO_ERROR = 1e-6
+# through time, a fading gradient is only a problem if the task needs the distant steps: it is reported as such
+# when training fails (loss still above this fraction of the start), and as information otherwise
+STRUGGLING = 0.5
 
 
 @DETECTORS.register("vanishing_gradients")
 def vanishing_gradients(record: Record) -> list[Finding]:
+    return _through_depth(record) or _through_time(record)
+
+
+def _through_depth(record: Record) -> list[Finding]:
     rms = {name: value for name, value in layer_medians(healthy_samples(record), "grad_rms").items()}
     if len(rms) < 3 or max(rms.values()) <= 0:
         return []
@@ -38,6 +46,42 @@ def vanishing_gradients(record: Record) -> list[Finding]:
          "use fewer layers, or residual connections (encoder: resnet)",
          "use Kaiming initialisation for ReLU networks"],
         layer=first)]
+
+
+def _through_time(record: Record) -> list[Finding]:
+    """A recurrent layer whose weakest step gets a tiny fraction of the gradient of its strongest."""
+    for name, layer in through_time(healthy_samples(record)).items():
+        largest, smallest = layer.get("grad_largest", 0.0), layer.get("grad_smallest", 0.0)
+        if largest <= 0 or smallest / largest >= RATIO_WARNING:
+            continue
+        ratio, steps = smallest / largest, int(layer["steps"])
+        left = _loss_left(record)
+        struggling = left is None or left >= STRUGGLING
+        severity = ("error" if ratio < RATIO_ERROR else "warning") if struggling else "info"
+        share = "no gradient at all (it underflows to 0)" if ratio == 0 else f"{fmt(ratio)}x the gradient of the strongest"
+        return [Finding(
+            "vanishing_gradients", severity,
+            f"Vanishing gradients through time: in {name}, the weakest of {steps} steps gets {share}",
+            "A recurrent layer passes the gradient back one time step at a time, multiplying it by the recurrent "
+            f"weights and the activation's slope at each step. Here it fades over the {steps} steps, so what the "
+            "sequence says far from where the loss reads it (its start, for a one-way network that keeps the last "
+            "state) hardly changes the weights, and long-range dependencies cannot be learned. "
+            + ("Training is not getting far, which this explains. Plain tanh RNNs are the classic case." if struggling
+               else "The model still learns its task, which may not need those distant steps."),
+            {"recurrent_layer": name, "steps": steps, "ratio": ratio, "grad_first_step": layer.get("grad_first"),
+             "grad_last_step": layer.get("grad_last"), "grad_smallest": smallest, "grad_largest": largest,
+             "train_loss_left": left},
+            ["use an lstm or gru (their gates keep a path for the gradient open): encoder: lstm",
+             "pool over all steps (pooling: mean or max) instead of keeping the last state",
+             "use shorter sequences, or a transformer or cnn1d encoder"],
+            layer=name)]
+    return []
+
+
+def _loss_left(record: Record) -> float | None:
+    """The last training loss as a fraction of the loss before training (None when unknown)."""
+    train, start = record.series("train.loss"), initial_loss(record)
+    return train[-1] / start if train and start and start > 0 else None
 
 
 def _all_dead(record: Record) -> bool:

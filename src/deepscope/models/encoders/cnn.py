@@ -3,6 +3,9 @@
 Stages of conv -> activation -> 2x2 max-pool; how many stages depends on the image size (one halving per
 factor of two above 4 pixels, at most 5), so 8x8 digits get one stage and 28x28 MNIST two. At 28x28 the
 default is the classic fast MNIST net: conv 24@5x5 -> pool -> conv 32@3x3 -> pool -> dense 256.
+
+Audio inputs (B, S) become images first: a `Spectrogram` layer in front gives (B, 1, F, T), log-mel or MFCC
+frames, and the description's "shape" is [1, F, T].
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from torch import nn
 
 from deepscope.models.encoders.base import ENCODERS, Encoder, EncoderOptions, single_image
 from deepscope.models.layers.activations import activation
+from deepscope.models.layers.spectrogram import Spectrogram
 
 DEFAULT_FILTERS = [24, 32, 64, 128, 256]
 MONOTONIC = {"relu", "leaky_relu", "sigmoid", "tanh", "elu", "selu"}  # max-pool commutes with these
@@ -36,12 +40,14 @@ def default_stages(height: int, width: int) -> int:
 
 @ENCODERS.register("cnn")
 class CnnEncoder(Encoder):
-    accepts = frozenset({"image"})
+    accepts = frozenset({"image", "audio"})
     Options = CnnOptions
 
     def __init__(self, inputs: list[dict[str, Any]], *, where: str = "model.encoder", **options: Any):
         super().__init__(inputs, where=where, **options)
-        spec = single_image(inputs, where)
+        audio = len(inputs) == 1 and inputs[0]["kind"] == "audio"
+        spec = inputs[0] if audio else single_image(inputs, where)
+        self.spectrogram = Spectrogram(spec) if audio else None  # (B, S) waveform -> (B, F, T)
         self.image = spec["name"]
         channels, height, width = spec["shape"]
         o = self.options
@@ -71,4 +77,7 @@ class CnnEncoder(Encoder):
         self.output_size = size
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.layers(batch[self.image])
+        x = batch[self.image]
+        if self.spectrogram is not None:
+            x = self.spectrogram(x).unsqueeze(1)  # (B, 1, F, T): a one-channel image
+        return self.layers(x)

@@ -1,4 +1,4 @@
-"""Multi-layer perceptrons: `mlp` for images (flattened) or tables, `tabular` with defaults for tables."""
+"""Multi-layer perceptrons: `mlp` for images or series windows (flattened) or tables, `tabular` with defaults for tables."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from deepscope.errors import ConfigError
 from deepscope.models.encoders.base import ENCODERS, Encoder, EncoderOptions, TabularInput
 from deepscope.models.layers.activations import activation
 
@@ -36,16 +37,20 @@ def dense_stack(width: int, options: Any, where: str) -> tuple[nn.Sequential, in
 
 @ENCODERS.register("mlp")
 class MlpEncoder(Encoder):
-    accepts = frozenset({"image", "tabular"})
+    accepts = frozenset({"image", "tabular", "sequence"})
+    reads_text = False  # of sequences, only series windows (fixed length, floats) can be flattened
     Options = MlpOptions
 
     def __init__(self, inputs: list[dict[str, Any]], *, where: str = "model.encoder", **options: Any):
         super().__init__(inputs, where=where, **options)
-        images = [s for s in inputs if s["kind"] == "image"]
-        if images:
+        images = [s for s in inputs if s["kind"] in ("image", "sequence")]
+        if any(s.get("type") == "text" for s in images):
+            raise ConfigError(f"{where}: mlp reads series windows, not token ids; use lstm, gru, cnn1d or transformer")
+        if images:  # an image (B, C, H, W) or a series window (B, lookback, channels), flattened
             self.input = nn.Flatten()
             self.image = images[0]["name"]
-            width = math.prod(images[0]["shape"])
+            shape = images[0].get("shape") or [images[0]["length"], images[0]["channels"]]
+            width = math.prod(shape)
         else:
             self.input = TabularInput(inputs)
             self.image = None

@@ -2,5 +2,6 @@
 
 from deepscope.models.heads.base import HEADS, Head
 from deepscope.models.heads import binary, category, number  # noqa: F401  (registration)
+from deepscope.models.heads import forecast  # noqa: F401  (registration)
 
 __all__ = ["HEADS", "Head"]

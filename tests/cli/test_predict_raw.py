@@ -1,0 +1,39 @@
+"""`deepscope predict RUN INPUT` from raw input: the text itself for a text model, and its mistakes."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+import deepscope as ds
+
+POSITIVE = ["a gripping , funny film", "warm and funny", "a gripping story , wonderfully told", "funny and moving"]
+NEGATIVE = ["a dull , tedious mess", "dull and lifeless", "a tedious , boring film", "boring from start to end"]
+
+
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("reviews")
+    with open(folder / "reviews.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["review", "sentiment"])
+        writer.writerows([[text, "pos"] for text in POSITIVE * 8] + [[text, "neg"] for text in NEGATIVE * 8])
+    config = {"data": {"source": str(folder / "reviews.csv"), "inputs": {"review": "text"},
+                       "outputs": {"sentiment": "category"}, "split": {"val": 0.0, "test": 0.0}},
+              "model": {"encoder": {"name": "cnn1d"}}, "train": {"epochs": 15, "batch_size": 16, "optimizer": {"lr": 0.01}},
+              "run": {"root": str(tmp_path_factory.mktemp("runs"))}}
+    return ds.train(config, progress=False).dir
+
+
+def test_a_text_model_predicts_from_the_text_itself(text_run, deepscope_in_process):
+    result = deepscope_in_process("predict", str(text_run), "a gripping , funny film")
+    assert result.returncode == 0, result.stderr
+    assert "'sentiment': 'pos'" in result.stdout
+    assert "'sentiment': 'neg'" in deepscope_in_process("predict", str(text_run), "dull and tedious").stdout
+
+
+def test_empty_text_is_a_clear_error(text_run, deepscope_in_process):
+    result = deepscope_in_process("predict", str(text_run), "   ")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "review" in result.stderr and "empty" in result.stderr.lower()

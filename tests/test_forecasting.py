@@ -1,0 +1,160 @@
+"""Forecasting: the metrics against their definitions, the evaluation against hand-made forecasts, a whole run,
+forecasts from a CSV's tail, and the published baselines on the real series."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import mean_absolute_error, mean_absolute_percentage_error, mean_squared_error
+
+import deepscope as ds
+from deepscope.config.loading import load_config
+from deepscope.data.prepare import prepare_data
+from deepscope.forecasting import evaluate_forecasts, forecast_from_csv, forecast_table
+from deepscope.models.builder import build_model
+from deepscope.models.heads.forecast import ForecastMetrics
+from deepscope.serve.predictor import model_description
+
+
+def test_metrics_match_scikit_learn_and_the_smape_definition():
+    rng = np.random.default_rng(0)
+    actual = rng.uniform(50, 150, size=(7, 4))
+    forecast = actual + rng.normal(0, 10, size=(7, 4))
+    metric = ForecastMetrics()
+    for rows in (slice(0, 3), slice(3, 7)):  # two batches
+        metric.update(torch.tensor(forecast[rows]), torch.tensor(actual[rows]))
+    result = metric.compute()
+    assert result["mae"] == pytest.approx(mean_absolute_error(actual.ravel(), forecast.ravel()))
+    assert result["rmse"] == pytest.approx(np.sqrt(mean_squared_error(actual.ravel(), forecast.ravel())))
+    assert result["mape"] == pytest.approx(100 * mean_absolute_percentage_error(actual.ravel(), forecast.ravel()))
+    smape = 100 * np.mean(2 * np.abs(forecast - actual) / (np.abs(actual) + np.abs(forecast)))
+    assert result["smape"] == pytest.approx(smape)
+    assert result["mae_by_step"] == pytest.approx(np.abs(forecast - actual).mean(axis=0).tolist())
+    assert result["n"] == 7
+
+
+def write_series(path: Path, n: int, *, header: str = '"Month","Sales"', start: str = "2000-01") -> Path:
+    times = np.datetime64(start) + np.arange(n)
+    values = 200 + 2 * np.arange(n) + 30 * np.sin(2 * np.pi * np.arange(n) / 12)
+    path.write_text("\r\n".join([header, *(f'"{t}",{v:.2f}' for t, v in zip(times, values))]))
+    return path
+
+
+def copy_model(data, lookback: int, position: int):
+    """A linear model whose every forecast is the window's value at `position` (-1: the last value)."""
+    model = build_model({"encoder": {"name": "mlp", "hidden": []}}, model_description(data.inputs),
+                        model_description(data.outputs))
+    head = model.heads[next(iter(data.outputs))].linear
+    with torch.no_grad():
+        head.weight.zero_(), head.bias.zero_()
+        head.weight[:, lookback + position] = 1.0  # the flattened window (lookback x 1 channel)
+    return model
+
+
+def prepared(path: Path, **series):
+    options = {"time": "Month", "lookback": 12, "horizon": 3, "holdout": 12, "val": 0, **series}
+    config = load_config({"data": {"source": str(path), "series": options}})
+    return prepare_data(config.data)
+
+
+def test_a_model_that_repeats_the_last_value_scores_exactly_as_naive(tmp_path):
+    data = prepared(write_series(tmp_path / "s.csv", 60))
+    windows = data.raw.splits["test"]["Sales"]
+    evaluation = evaluate_forecasts(copy_model(data, 12, -1), data.inputs, data.outputs, windows, season=12)
+    values = windows.series.column("Sales")
+    naive = np.abs(values[48:] - values[47:-1]).mean()
+    assert evaluation["one_step"]["naive"]["mae"] == pytest.approx(naive)
+    assert evaluation["one_step"]["model"]["mae"] == pytest.approx(naive, rel=1e-5)
+    assert evaluation["horizon"]["steps"] == 3
+    assert evaluation["horizon"]["model"]["mae"] == pytest.approx(np.abs(values[48:51] - values[47]).mean(), rel=1e-5)
+    assert evaluation["period"] == {"start": "2004-01", "end": "2004-12", "steps": 12}
+    assert evaluation["horizon"]["forecast"]["time"] == ["2004-01", "2004-02", "2004-03"]
+
+
+def test_a_model_that_repeats_last_season_scores_exactly_as_seasonal_naive(tmp_path):
+    data = prepared(write_series(tmp_path / "s.csv", 60))
+    windows = data.raw.splits["test"]["Sales"]
+    evaluation = evaluate_forecasts(copy_model(data, 12, -12), data.inputs, data.outputs, windows, season=12)
+    values = windows.series.column("Sales")
+    seasonal = np.abs(values[48:] - values[36:48]).mean()
+    assert evaluation["one_step"]["seasonal_naive"]["mae"] == pytest.approx(seasonal)
+    assert evaluation["one_step"]["model"]["mae"] == pytest.approx(seasonal, rel=1e-5)
+    # from the cut-off, seasonal naive repeats the last season: y[48 + k] <- y[36 + k]
+    assert evaluation["horizon"]["seasonal_naive"]["mae"] == pytest.approx(np.abs(values[48:51] - values[36:39]).mean())
+    table = forecast_table(evaluation)
+    assert [c.header for c in table.columns][:3] == ["method", "1-step MAE", "sMAPE%"] and table.row_count == 3
+
+
+def test_training_run_reports_forecasts_and_predicts_from_a_csv(tmp_path):
+    path = write_series(tmp_path / "sales.csv", 72)
+    config = {"data": {"source": str(path), "series": {"time": "Month", "lookback": 12, "horizon": 4, "holdout": 12,
+                                                       "val": 8, "scale": "log", "covariates": ["month"]}},
+              "model": {"encoder": {"name": "mlp", "hidden": []}},
+              "train": {"epochs": 30, "batch_size": 8, "optimizer": {"name": "adam", "lr": 0.01}},
+              "diagnose": False, "run": {"root": str(tmp_path / "runs")}}
+    run = ds.train(config, progress=False)
+    forecast = run.metrics["forecast"]
+    assert set(forecast) == {"val", "test"}
+    test = forecast["test"]
+    assert test["one_step"]["model"]["mae"] < test["one_step"]["naive"]["mae"]  # a trend and a season: learnable
+    assert run.metrics["test"]["mae"] > 0 and {"rmse", "mape", "smape"} <= set(run.metrics["test"])
+    lines = [json.loads(line) for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
+    saved = {line["forecast"]: line for line in lines if "forecast" in line}
+    assert saved["test"]["one_step"] == test["one_step"]
+    from deepscope.evaluation import evaluate_run  # the saved config and features give the same windows back
+
+    assert evaluate_run(run.dir)["mae"] == pytest.approx(run.metrics["test"]["mae"])
+
+    rows = forecast_from_csv(run.dir, path)
+    assert [r["Month"] for r in rows] == ["2006-01", "2006-02", "2006-03", "2006-04"]
+    assert all(isinstance(r["Sales"], float) and 250 < r["Sales"] < 500 for r in rows)
+    tail = tmp_path / "tail.csv"  # only the lookback window, with another column that is not read
+    lines = path.read_text().splitlines()
+    tail.write_text("\n".join(['"Month","Sales","Note"'] + [f"{line},x" for line in lines[-12:]]))
+    assert forecast_from_csv(run.dir, tail) == rows
+    short = tmp_path / "short.csv"
+    short.write_text("\n".join(lines[:1] + lines[-5:]))
+    with pytest.raises(ds.errors.DataError, match="5 rows, and this model reads the last 12"):
+        forecast_from_csv(run.dir, short)
+
+
+def test_unsorted_series_exits_2_from_the_cli(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text('"Month","Sales"\n"2000-01",1\n"2000-03",2\n"2000-02",3\n')
+    config = tmp_path / "c.yaml"
+    config.write_text(f"data: {{source: {path}, series: {{time: Month, lookback: 1}}}}\n")
+    result = subprocess.run([sys.executable, "-m", "deepscope.cli", "train", str(config)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300, env={**os.environ})
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "goes back in time" in result.stderr
+
+
+# --- the published baselines on the real series ---------------------------------------------------------------
+def real(data_dir: Path, name: str, **series):
+    config = load_config({"data": {"source": str(data_dir / "time-series" / name), "series": series}})
+    return prepare_data(config.data)
+
+
+def test_airline_one_step_naive_mae_is_44_2(data_dir):
+    data = real(data_dir, "airline-passengers.csv", time="Month", lookback=24, horizon=12, holdout=24, val=0)
+    evaluation = evaluate_forecasts(copy_model(data, 24, -1), data.inputs, data.outputs,
+                                    data.raw.splits["test"]["Passengers"], season=12)
+    assert evaluation["one_step"]["naive"]["mae"] == pytest.approx(44.2083, abs=1e-4)
+    assert evaluation["one_step"]["seasonal_naive"]["mae"] == pytest.approx(47.5833, abs=1e-4)
+    assert evaluation["one_step"]["model"]["mae"] == pytest.approx(44.2083, abs=1e-3)
+    assert evaluation["period"] == {"start": "1959-01", "end": "1960-12", "steps": 24}
+
+
+def test_temperatures_yesterdays_value_mae_is_2_03(data_dir):
+    data = real(data_dir, "daily-min-temperatures.csv", time="Date", lookback=30, horizon=1, holdout=365, val=0)
+    evaluation = evaluate_forecasts(copy_model(data, 30, -1), data.inputs, data.outputs,
+                                    data.raw.splits["test"]["Temp"], season=365)
+    assert evaluation["one_step"]["naive"]["mae"] == pytest.approx(2.0249, abs=1e-4)  # 2.03 rounded
+    assert evaluation["period"] == {"start": "1990-01-01", "end": "1990-12-31", "steps": 365}
