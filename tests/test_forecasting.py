@@ -119,6 +119,9 @@ def test_training_run_reports_forecasts_and_predicts_from_a_csv(tmp_path):
     lines = path.read_text().splitlines()
     tail.write_text("\n".join(['"Month","Sales","Note"'] + [f"{line},x" for line in lines[-12:]]))
     assert forecast_from_csv(run.dir, tail) == rows
+    from deepscope.prediction import predict_path  # what `deepscope predict RUN tail.csv` runs
+
+    assert predict_path(run.dir, tail) == (rows, ["step 1", "step 2", "step 3", "step 4"])
     short = tmp_path / "short.csv"
     short.write_text("\n".join(lines[:1] + lines[-5:]))
     with pytest.raises(ds.errors.DataError, match="5 rows, and this model reads the last 12"):

@@ -45,6 +45,11 @@ def predict_path(run: str | Path, source: str | Path) -> tuple[list[dict[str, An
 def _predict_table(predictor: Predictor, run: str | Path, path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     from deepscope.data.sources.csv_table import load_csv
 
+    if any(f.type == "timeseries" for f in predictor.inputs.values()):  # the CSV's last rows are the lookback window
+        from deepscope.forecasting import forecast_from_csv
+
+        rows = forecast_from_csv(run, path)
+        return rows, [f"step {i + 1}" for i in range(len(rows))]
     columns = load_csv(path).splits["train"]
     n = len(next(iter(columns.values())))
     return predictor.predict(columns), [f"row {i + 1}" for i in range(n)]
