@@ -88,3 +88,17 @@ def test_missing_argument_and_unknown_option_are_usage_errors(deepscope, tmp_pat
         result = deepscope(*args, cwd=tmp_path)
         assert result.returncode == 2, result.stderr
         assert "Traceback" not in result.stderr and "Error:" in result.stderr
+
+
+def test_a_bug_keeps_its_traceback(monkeypatch):
+    """Not a user error: the handler re-raises it as it is (it once crashed looking up click's Exit)."""
+    import sys
+
+    from deepscope.cli import main as cli
+
+    from unittest import mock
+
+    monkeypatch.setattr(cli, "app", mock.MagicMock(side_effect=RuntimeError("a bug")))
+    monkeypatch.setattr(sys, "argv", ["deepscope"])
+    with pytest.raises(RuntimeError, match="a bug"):
+        cli.main()

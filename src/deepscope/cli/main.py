@@ -57,9 +57,10 @@ def main() -> None:
             if isinstance(error, exceptions.ClickException):
                 error.show()
                 sys.exit(error.exit_code)
-            if isinstance(error, exceptions.Exit):
+            # typer's bundled copy of click has no Exit or Abort: look them up, don't assume them
+            if isinstance(error, getattr(exceptions, "Exit", ())):
                 sys.exit(error.exit_code)
-            if isinstance(error, exceptions.Abort):
+            if isinstance(error, getattr(exceptions, "Abort", ())):
                 sys.exit(1)
         raise
 
