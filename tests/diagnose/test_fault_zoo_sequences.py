@@ -64,8 +64,8 @@ def test_a_plain_rnn_over_200_steps_without_clipping_has_vanishing_gradients_thr
     assert {f.code for f in findings if f.severity != "info"} == {"vanishing_gradients"}
 
 
-@pytest.mark.parametrize("encoder", [{"name": "lstm", "hidden": 32}, {"name": "transformer", "d_model": 32, "heads": 2}],
-                         ids=["lstm", "transformer"])
+@pytest.mark.parametrize("encoder", [{"name": "lstm", "hidden": 32},
+                                     {"name": "transformer", "d_model": 32, "heads": 2}], ids=["lstm", "transformer"])
 def test_healthy_sequence_models_raise_no_warning(encoder):
     _, findings, history, diagnostics = diagnose(encoder, 30, "sum", epochs=5, lr=3e-3)
     assert history[-1]["val.accuracy"] > 0.85  # it learns the task
@@ -90,7 +90,7 @@ def severities(record: Record, code: str) -> list[str]:
 
 
 def test_a_fading_gradient_is_a_problem_when_training_fails_and_information_when_it_learns():
-    fading = dict(first=1e-9, last=1.0, smallest=1e-9, largest=1.0)
+    fading = {"first": 1e-9, "last": 1.0, "smallest": 1e-9, "largest": 1.0}
     assert severities(record(**fading, train_losses=[0.69, 0.69, 0.68]), "vanishing_gradients") == ["error"]
     assert severities(record(**fading, train_losses=[0.5, 0.2, 0.1]), "vanishing_gradients") == ["info"]
     assert severities(record(1e-4, 1.0, 1e-4, 1.0, train_losses=[0.69, 0.69]), "vanishing_gradients") == ["warning"]

@@ -152,7 +152,8 @@ def test_audio_without_the_spectrogram_layer_says_what_is_missing(monkeypatch):
 
 def test_recurrent_models_get_gradient_clipping_by_default():
     def model(name):
-        return build_model({"encoder": {"name": name}}, {"review": TEXT}, {"y": {"name": "y", "type": "binary", "kind": "tabular"}})
+        output = {"y": {"name": "y", "type": "binary", "kind": "tabular"}}
+        return build_model({"encoder": {"name": name}}, {"review": TEXT}, output)
     assert resolve_grad_clip("auto", model("gru")) == 1.0
     assert resolve_grad_clip("auto", model("cnn1d")) is None
 
@@ -181,6 +182,12 @@ def glove_file(tmp_path, lines: list[str]):
     path = tmp_path / "vectors.txt"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def test_embeddings_start_small_with_a_zero_padding_row():
+    torch.manual_seed(0)
+    weight = TokenEmbedding(["<pad>"] + [f"w{i}" for i in range(999)], 64).weight.detach()
+    assert weight[0].abs().sum() == 0 and 0.09 < weight[1:].std() < 0.11
 
 
 def test_glove_vectors_fill_the_rows_of_tokens_found_the_rest_stay_random(tmp_path):
@@ -236,6 +243,8 @@ def test_a_glove_file_of_another_dimension_is_a_data_error(tmp_path):
         TokenEmbedding(TOKENS, 50, pretrained=str(path)).load_pretrained()
     with pytest.raises(DataError, match="line 2 holds a 2-dimensional vector"):
         TokenEmbedding(TOKENS, 3, pretrained=str(glove_file(tmp_path, ["good 1 2 3", "bad 4 5"]))).load_pretrained()
+    with pytest.raises(DataError, match="line 2 holds a 4-dimensional vector"):  # after a word2vec header
+        TokenEmbedding(TOKENS, 2, pretrained=str(glove_file(tmp_path, ["2 4", "good 1 2 3 4"]))).load_pretrained()
 
 
 def test_a_glove_file_with_words_for_numbers_is_a_data_error(tmp_path):

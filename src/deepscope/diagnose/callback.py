@@ -53,7 +53,8 @@ class Diagnostics(Callback):
     def on_fit_start(self, trainer: Any) -> None:
         model = trainer.model
         self.every = self.every_option or max(MIN_EVERY, min(MAX_EVERY, trainer.steps_per_epoch // SAMPLES_PER_EPOCH))
-        self.weights, self.activations, self.recurrent = WeightProbe(model), ActivationProbe(model), RecurrentProbe(model)
+        self.weights, self.activations = WeightProbe(model), ActivationProbe(model)
+        self.recurrent = RecurrentProbe(model)
         self.pending, self.loss_before = False, None
         task = self.record.task
         task.setdefault("outputs", output_descriptions(model, trainer.loss_spec))
@@ -78,7 +79,8 @@ class Diagnostics(Callback):
         model.zero_grad(set_to_none=True)
         model.train(was_training)
         return {"loss": float(loss.detach()), "expected_loss": expected_initial_loss(self.record.task["outputs"]),
-                "grad_norm": float(grad_norm), "layers": layer_init_scales(self.weights, model), "bias_means": bias_means(model)}
+                "grad_norm": float(grad_norm), "layers": layer_init_scales(self.weights, model),
+                "bias_means": bias_means(model)}
 
     def on_epoch_start(self, trainer: Any) -> None:
         self.activations.stats.clear()  # a validation pass may have run through the hooks since they went in

@@ -58,7 +58,7 @@ def _through_time(record: Record) -> list[Finding]:
         left = _loss_left(record)
         struggling = left is None or left >= STRUGGLING
         severity = ("error" if ratio < RATIO_ERROR else "warning") if struggling else "info"
-        share = "no gradient at all (it underflows to 0)" if ratio == 0 else f"{fmt(ratio)}x the gradient of the strongest"
+        share = f"{fmt(ratio)}x the gradient of the strongest" if ratio else "no gradient at all (it underflows to 0)"
         return [Finding(
             "vanishing_gradients", severity,
             f"Vanishing gradients through time: in {name}, the weakest of {steps} steps gets {share}",

@@ -1,10 +1,11 @@
 """`transformer`: a pre-norm Transformer encoder over one sequence or audio input.
 
-Inputs become d_model-wide vectors (text: embeddings of that size; series and audio frames: a linear map),
-positions are added (fixed sinusoids as in Vaswani et al. 2017, or learned vectors), then `layers` pre-norm
-blocks (LayerNorm before attention and before the feed-forward net, which trains stably without warm-up
-tricks) and a final LayerNorm. Padded steps are masked out of attention (`src_key_padding_mask`) and out of
-the pooling: `mean` over real steps, or `cls`, the output at a learned token put in front of every sequence.
+Inputs become d_model-wide vectors (text: embeddings of that size, times sqrt(d_model); series and audio
+frames: a linear map), positions are added (fixed sinusoids as in Vaswani et al. 2017, or learned vectors),
+then `layers` pre-norm blocks (LayerNorm before attention and before the feed-forward net, which trains stably
+without warm-up tricks) and a final LayerNorm. Padded steps are masked out of attention
+(`src_key_padding_mask`) and out of the pooling: `mean` over real steps, or `cls`, the output at a learned
+token put in front of every sequence.
 
     encoder = ENCODERS.get("transformer")([text_description], d_model=64, heads=4, layers=2, pooling="cls")
     encoder({"review": ids}).shape   # (B, 64)
@@ -62,6 +63,9 @@ class TransformerEncoder(Encoder):
         o = self.options
         self.input = SequenceInput(single_sequence(inputs, where), o.embedding, default_dim=o.d_model, where=where)
         width = self.input.output_size
+        # token vectors start small (std 0.1); scaled by sqrt(d_model) as in Vaswani et al., they weigh about as
+        # much as the positions (amplitude 1) from the start
+        self.embedding_scale = math.sqrt(o.d_model) if self.input.type == "text" else 1.0
         self.project = nn.Linear(width, o.d_model) if width != o.d_model else nn.Identity()
         if o.positions == "learned":
             self.positions = nn.Parameter(torch.randn(self.input.max_length, o.d_model) * 0.02)  # (T_max, d_model)
@@ -75,7 +79,7 @@ class TransformerEncoder(Encoder):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         x, mask = self.input(batch)  # (B, T, D), (B, T)
-        x = self.project(x)  # (B, T, d_model)
+        x = self.project(x * self.embedding_scale)  # (B, T, d_model)
         T = x.shape[1]
         x = x + (self.positions[:T] if self.options.positions == "learned" else sinusoids(T, x.shape[2], x.device))
         if self.options.pooling == "cls":
