@@ -9,10 +9,11 @@ naive; the model's figures are the median [min - max] over `--seeds` seeds (defa
 Protocol: hyperparameters (model, lookback, horizon, loss, epochs, learning rate) were chosen on validation
 periods before the test period, never on the test period: for the airline the years 1957 and 1958 (each
 forecast by a model trained on the years before it), for the temperatures the years 1988 and 1989. The
-candidates and their validation errors are printed by `--select`. With the settings fixed, the example configs
+candidates and their validation errors are printed by `--select`. `--encoders` scores the example configs
+with each sequence encoder (lstm, gru, cnn1d, transformer) in place of the chosen one, untuned. With the settings fixed, the example configs
 train on every step before the test period (val: 0) and the test period is scored once.
 
-    DEEPSCOPE_DATA=../shared/data python bench/forecasting.py [--seeds 3] [--only airline] [--select]
+    DEEPSCOPE_DATA=../shared/data python bench/forecasting.py [--seeds 3] [--only airline] [--select | --encoders]
 """
 
 from __future__ import annotations
@@ -59,6 +60,13 @@ CANDIDATES: dict[str, list[dict[str, Any]]] = {
         {"model.encoder": {"name": "transformer", "d_model": 32, "heads": 4, "layers": 1, "pooling": "cls"}},
     ],
 }
+# --encoders: each sequence encoder over the lookback window, small and otherwise at its defaults
+SEQUENCE_ENCODERS = {
+    "lstm": {"name": "lstm", "hidden": 32, "bidirectional": False},
+    "gru": {"name": "gru", "hidden": 32, "bidirectional": False},
+    "cnn1d": {"name": "cnn1d"},
+    "transformer": {"name": "transformer", "d_model": 32, "heads": 4, "layers": 1},
+}
 # validation folds: the test period moved back, so that the "val" period is the year before it
 FOLDS = {
     "airline": [{"data.series.holdout": 24, "data.series.val": 12}, {"data.series.holdout": 36, "data.series.val": 12}],
@@ -71,16 +79,22 @@ def train(name: str, overrides: dict[str, Any], root: Path) -> Any:
     return ds.train(ROOT / "examples" / CASES[name]["config"], {"run.root": str(root), **overrides}, progress=False)
 
 
-def evaluate(name: str, seeds: int, root: Path) -> None:
+def test_runs(name: str, seeds: int, root: Path, overrides: dict[str, Any]) -> tuple[list[dict], list[float]]:
+    """The test-period evaluation of `seeds` runs of the example config with `overrides`, and their times."""
     results, seconds = [], []
     for seed in range(seeds):
         started = time.perf_counter()
-        run = train(name, {"train.seed": seed}, root)
+        run = train(name, {**overrides, "train.seed": seed}, root)
         seconds.append(time.perf_counter() - started)
         results.append(run.metrics["forecast"]["test"])
         test = results[-1]
         print(f"  seed {seed}: one-step MAE {test['one_step']['model']['mae']:.3f}, {test['horizon']['steps']}-step "
               f"MAE {test['horizon']['model']['mae']:.3f} ({seconds[-1]:.0f}s)", flush=True)
+    return results, seconds
+
+
+def evaluate(name: str, seeds: int, root: Path) -> None:
+    results, seconds = test_runs(name, seeds, root, {})
     first = results[0]
     period, steps = first["period"], first["horizon"]["steps"]
     print(f"\n{name}: test period {period['start']} to {period['end']} ({period['steps']} steps); "
@@ -119,6 +133,19 @@ def ar_reference(config_path: Path, lags: int = 30) -> float:
     return float(np.abs(design(test_rows) @ weights - y[test_rows]).mean())
 
 
+def compare_encoders(name: str, seeds: int, root: Path) -> None:
+    """The example config with each sequence encoder in place of its own (the rest unchanged, not tuned for
+    them): that every encoder forecasts, and how far from the chosen one."""
+    print(f"{name}: each sequence encoder in the example config (test period; median of {seeds} seeds)")
+    for label, spec in SEQUENCE_ENCODERS.items():
+        results, seconds = test_runs(name, seeds, root, {"model.encoder": spec})
+        one = [r["one_step"]["model"]["mae"] for r in results]
+        ahead = [r["horizon"]["model"]["mae"] for r in results]
+        print(f"  {label:<12} one-step MAE {summary(one, digits=3):<24} {results[0]['horizon']['steps']}-step MAE "
+              f"{summary(ahead, digits=3):<24} {statistics.median(seconds):.0f}s a run", flush=True)
+    print()
+
+
 def select(name: str, seeds: int, root: Path) -> None:
     """The validation error of each candidate: the mean over folds of the median over seeds."""
     print(f"{name}: candidates on the validation periods (one-step MAE; the test period is not used)")
@@ -138,6 +165,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--only", choices=list(CASES))
     parser.add_argument("--select", action="store_true", help="print the validation errors of the candidates")
+    parser.add_argument("--encoders", action="store_true", help="the test errors with each sequence encoder")
     parser.add_argument("--root", type=Path, default=Path("/tmp/deepscope-bench"))
     parser.add_argument("--threads", type=int, default=1, help="torch threads: models this small run fastest on one")
     args = parser.parse_args()
@@ -147,6 +175,8 @@ def main() -> None:
     for name in [args.only] if args.only else list(CASES):
         if args.select:
             select(name, args.seeds, args.root)
+        elif args.encoders:
+            compare_encoders(name, args.seeds, args.root)
         else:
             evaluate(name, args.seeds, args.root)
 

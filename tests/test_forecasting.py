@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rich.console import Console
 import torch
 from sklearn.metrics import mean_absolute_error, mean_absolute_percentage_error, mean_squared_error
 
@@ -122,6 +123,12 @@ def test_training_run_reports_forecasts_and_predicts_from_a_csv(tmp_path):
     from deepscope.prediction import predict_path  # what `deepscope predict RUN tail.csv` runs
 
     assert predict_path(run.dir, tail) == (rows, ["step 1", "step 2", "step 3", "step 4"])
+    from deepscope.cli.output import print_metrics  # the metrics table: one column per split, no empty "forecast"
+
+    console = Console(record=True, width=200)
+    print_metrics(run.metrics, console)
+    header = console.export_text().splitlines()[1]
+    assert header.replace("┃", " ").split() == ["metric", "val", "test"]
     short = tmp_path / "short.csv"
     short.write_text("\n".join(lines[:1] + lines[-5:]))
     with pytest.raises(ds.errors.DataError, match="5 rows, and this model reads the last 12"):

@@ -26,14 +26,9 @@ from rich.table import Table
 
 from deepscope.data.features import Feature
 from deepscope.data.features.timeseries import TimeseriesFeature, step_from_state
-from deepscope.data.timeseries import (
-    HISTORY,
-    SeriesWindows,
-    default_season,
-    format_time,
-    future_times,
-    read_series,
-)
+from deepscope.data.sources.series import HISTORY
+from deepscope.data.timeseries import default_season, format_time, future_times, read_series
+from deepscope.data.windows import SeriesWindows
 from deepscope.errors import DataError
 from deepscope.io import append_line
 from deepscope.models.heads.forecast import ForecastMetrics

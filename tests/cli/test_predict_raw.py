@@ -37,3 +37,9 @@ def test_empty_text_is_a_clear_error(text_run, deepscope_in_process):
     result = deepscope_in_process("predict", str(text_run), "   ")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "review" in result.stderr and "empty" in result.stderr.lower()
+
+
+def test_a_text_model_takes_a_bare_string_in_python(text_run):
+    predictor = ds.load(text_run)
+    assert predictor.predict("a gripping , funny film")[0]["sentiment"] == "pos"
+    assert predictor.predict("a gripping , funny film") == predictor.predict({"review": ["a gripping , funny film"]})

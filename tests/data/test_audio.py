@@ -319,6 +319,7 @@ def test_train_skips_a_bad_wav_and_predict_refuses_one(tmp_path, monkeypatch, ca
 
     good = write_wav(tmp_path / "new_high.wav", tone_frames(1500, 0.15, seed=99))
     assert ds.load(run).predict({"audio": [str(good)]})[0]["label"] == "high"
+    assert ds.load(run).predict(good)[0]["label"] == "high"  # a one-input model takes the bare path
     result = deepscope_cli("predict", str(run), str(truncated))  # a bad file given to predict is an error
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "cut.wav: truncated" in result.stderr and "again" in result.stderr

@@ -13,13 +13,8 @@ from deepscope.data.features import Feature
 from deepscope.data.features.forecast import ForecastFeature
 from deepscope.data.features.timeseries import TimeseriesFeature
 from deepscope.data.prepare import prepare_data
-from deepscope.data.timeseries import (
-    SeriesWindows,
-    calendar_covariates,
-    default_season,
-    read_series,
-    split_periods,
-)
+from deepscope.data.timeseries import calendar_covariates, default_season, read_series
+from deepscope.data.windows import SeriesWindows, split_periods
 from deepscope.errors import ConfigError, DataError
 
 

@@ -11,8 +11,9 @@ from rich.table import Table
 def print_metrics(metrics: dict[str, dict[str, Any]], console: Console | None = None) -> None:
     """One row per metric, one column per split; lists (confusion matrices) are left to the run files."""
     console = console or Console()
-    splits = list(metrics)
-    names = [k for k in dict.fromkeys(k for values in metrics.values() for k in values) if _scalar(metrics, k)]
+    # a forecasting run's "forecast" entry holds the evaluation beside the baselines, printed as its own table
+    splits = [s for s, values in metrics.items() if any(isinstance(v, (int, float)) for v in values.values())]
+    names = [k for k in dict.fromkeys(k for s in splits for k in metrics[s]) if _scalar(metrics, splits, k)]
     table = Table(title="metrics", show_edge=False)
     table.add_column("metric")
     for split in splits:
@@ -22,8 +23,8 @@ def print_metrics(metrics: dict[str, dict[str, Any]], console: Console | None = 
     console.print(table)
 
 
-def _scalar(metrics: dict[str, dict[str, Any]], name: str) -> bool:
-    return all(isinstance(v.get(name), (int, float, type(None))) for v in metrics.values())
+def _scalar(metrics: dict[str, dict[str, Any]], splits: list[str], name: str) -> bool:
+    return all(isinstance(metrics[s].get(name), (int, float, type(None))) for s in splits)
 
 
 def _format(value: Any) -> str:

@@ -50,7 +50,8 @@ class Predictor:
         return cls(model, inputs, outputs, device)
 
     def predict(self, data: Mapping[str, Any] | Sequence[Mapping[str, Any]] | str | Path, *, batch_size: int = 256) -> list[dict[str, Any]]:
-        """Raw values in (a dict of columns, a list of row dicts, or one image path), decoded predictions out."""
+        """Raw values in (a dict of columns, a list of row dicts, or for a one-input model one image or WAV path or
+        one text), decoded predictions out."""
         columns = self._columns(data)
         tensors = {name: feature.encode(_batch(columns[name])) for name, feature in self.inputs.items()}
         n = _length(tensors)
@@ -64,11 +65,12 @@ class Predictor:
         return rows
 
     def _columns(self, data: Any) -> dict[str, Any]:
-        if isinstance(data, (str, Path)):
-            images = [n for n, f in self.inputs.items() if f.kind == "image"]
-            if len(self.inputs) != 1 or not images:
-                raise UserError(f"this model reads the columns {list(self.inputs)}; pass a dict or rows, not a path")
-            return {images[0]: [data]}
+        if isinstance(data, (str, Path)):  # one example for a one-input model: an image or WAV path, or a text
+            single = [n for n, f in self.inputs.items() if f.kind in ("image", "audio") or f.type == "text"]
+            if len(self.inputs) != 1 or not single:
+                raise UserError(f"this model reads the columns {list(self.inputs)}; pass a dict or rows, not a "
+                                "single value")
+            return {single[0]: [data]}
         if isinstance(data, Mapping):
             columns = dict(data)
         else:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import platform
 import sys
@@ -33,12 +34,15 @@ class RunDir:
     def create(cls, root: str | Path, name: str) -> "RunDir":
         """A new, empty run folder `root/name-YYYYmmdd-HHMMSS` (with -2, -3… if taken)."""
         base = Path(root) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
-        path, n = base, 1
-        while path.exists():
-            n += 1
-            path = base.with_name(f"{base.name}-{n}")
-        path.mkdir(parents=True)
-        return cls(path)
+        base.parent.mkdir(parents=True, exist_ok=True)
+        for n in itertools.count(1):
+            path = base if n == 1 else base.with_name(f"{base.name}-{n}")
+            try:
+                path.mkdir()  # atomic: two runs started in the same second cannot both claim one name
+                return cls(path)
+            except FileExistsError:
+                continue
+        raise AssertionError("unreachable")
 
     config = property(lambda self: self.path / "config.yaml")
     env = property(lambda self: self.path / "env.json")

@@ -19,7 +19,7 @@ from pydantic import Field
 
 from deepscope.data.features.base import FEATURES, Feature, FeatureOptions
 from deepscope.data.features.timeseries import Scale, apply_scaling, fit_scaling
-from deepscope.data.timeseries import SeriesWindows, sliding
+from deepscope.data.windows import SeriesWindows, sliding
 from deepscope.errors import DataError
 
 

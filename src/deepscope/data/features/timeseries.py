@@ -18,7 +18,8 @@ import torch
 from pydantic import Field
 
 from deepscope.data.features.base import FEATURES, Feature, FeatureOptions
-from deepscope.data.timeseries import Series, SeriesWindows, calendar_covariates, sliding
+from deepscope.data.timeseries import Series, calendar_covariates
+from deepscope.data.windows import SeriesWindows, sliding
 from deepscope.errors import DataError
 
 Scale = Literal["standard", "minmax", "log", "none"]
