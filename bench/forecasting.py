@@ -48,6 +48,8 @@ CANDIDATES: dict[str, list[dict[str, Any]]] = {
         {"model.encoder": {"name": "mlp", "hidden": [32]}},
         {"data.series.lookback": 13},
         {"model.encoder": {"name": "gru", "hidden": 16}},
+        {"data.series.relative": True},
+        {"model.encoder": {"name": "gru", "hidden": 32, "bidirectional": False}, "data.series.relative": True},
     ],
     "temperatures": [
         {},
@@ -57,6 +59,7 @@ CANDIDATES: dict[str, list[dict[str, Any]]] = {
         {"model.encoder": {"name": "mlp", "hidden": [32]}, "data.series.lookback": 14},
         {"model.encoder": {"name": "lstm", "hidden": 32, "bidirectional": False}},
         {"data.series.horizon": 1},
+        {"data.series.relative": True},
         {"model.encoder": {"name": "transformer", "d_model": 32, "heads": 4, "layers": 1, "pooling": "cls"}},
     ],
 }
@@ -121,7 +124,7 @@ def ar_reference(config_path: Path, lags: int = 30) -> float:
     config = load_config(config_path).data
     series = read_series(config.source, time=config.series.time, values=config.series.values)
     y = series.column(config.series.target or series.columns[0])
-    test_start = len(y) - config.series.holdout
+    test_start = len(y) - int(config.series.holdout)
     season = calendar_covariates(series.times, ["day_of_year"])  # (n, 2)
 
     def design(rows: np.ndarray) -> np.ndarray:

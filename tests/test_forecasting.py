@@ -18,6 +18,7 @@ from sklearn.metrics import mean_absolute_error, mean_absolute_percentage_error,
 import deepscope as ds
 from deepscope.config.loading import load_config
 from deepscope.data.prepare import prepare_data
+from deepscope.data.timeseries import read_series
 from deepscope.forecasting import evaluate_forecasts, forecast_from_csv, forecast_table
 from deepscope.models.builder import build_model
 from deepscope.models.heads.forecast import ForecastMetrics
@@ -77,6 +78,44 @@ def test_a_model_that_repeats_the_last_value_scores_exactly_as_naive(tmp_path):
     assert evaluation["horizon"]["model"]["mae"] == pytest.approx(np.abs(values[48:51] - values[47]).mean(), rel=1e-5)
     assert evaluation["period"] == {"start": "2004-01", "end": "2004-12", "steps": 12}
     assert evaluation["horizon"]["forecast"]["time"] == ["2004-01", "2004-02", "2004-03"]
+
+
+@pytest.mark.parametrize("scale", ["standard", "log"])
+def test_relative_windows_start_from_the_naive_forecast(tmp_path, scale):
+    """With `relative: true` a network that outputs 0 forecasts the last value: the naive baseline, exactly."""
+    data = prepared(write_series(tmp_path / "s.csv", 60), relative=True, scale=scale, covariates=["month"])
+    model = build_model({"encoder": {"name": "gru", "hidden": 8}}, model_description(data.inputs),
+                        model_description(data.outputs))
+    head = model.heads["Sales"].linear
+    with torch.no_grad():
+        head.weight.zero_(), head.bias.zero_()
+    windows = data.raw.splits["test"]["Sales"]
+    evaluation = evaluate_forecasts(model, data.inputs, data.outputs, windows, season=12)
+    assert evaluation["one_step"]["model"]["mae"] == pytest.approx(evaluation["one_step"]["naive"]["mae"], rel=1e-5)
+    assert evaluation["horizon"]["model"]["mae"] == pytest.approx(evaluation["horizon"]["naive"]["mae"], rel=1e-5)
+    history = data.inputs["history"].encode(windows)
+    seen = {}
+    model.encoders["history"].register_forward_pre_hook(lambda _, args: seen.update(batch=args[0]))
+    model({"history": history})
+    relative = seen["batch"]["history"]
+    assert torch.equal(relative[:, -1, 0], torch.zeros(len(windows)))  # the value channel ends at 0
+    assert torch.equal(relative[..., 1:], history[..., 1:])  # calendar channels are left as they are
+
+
+def test_a_relative_model_extrapolates_a_trend_and_survives_save_and_load(tmp_path):
+    path = write_series(tmp_path / "sales.csv", 96)  # the test period lies above every training value
+    config = {"data": {"source": str(path), "series": {"time": "Month", "lookback": 12, "horizon": 3, "holdout": 12,
+                                                       "val": 0, "relative": True, "covariates": ["month"]}},
+              "model": {"encoder": {"name": "gru", "hidden": 16, "bidirectional": False}},
+              "train": {"epochs": 40, "batch_size": 8, "optimizer": {"name": "adam", "lr": 0.01}},
+              "diagnose": False, "run": {"root": str(tmp_path / "runs")}}
+    run = ds.train(config, progress=False)
+    test = run.metrics["forecast"]["test"]["one_step"]
+    assert test["model"]["mae"] < 0.5 * test["naive"]["mae"]
+    reloaded = ds.load(run.dir)  # the saved description rebuilds the level layer: the same forecasts
+    assert reloaded.model.level is not None and reloaded.model.level.outputs == ["Sales"]
+    in_memory = run.predictor().predict({"history": [read_series(path, time="Month")]})[0]["Sales"]
+    assert [row["Sales"] for row in forecast_from_csv(run.dir, path)] == pytest.approx(in_memory, rel=1e-6)
 
 
 def test_a_model_that_repeats_last_season_scores_exactly_as_seasonal_naive(tmp_path):

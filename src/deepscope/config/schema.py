@@ -65,7 +65,7 @@ class SeriesConfig(Section):
     """A time series (a CSV with a time column): windows of `lookback` steps in, `horizon` steps out, split by time.
 
     The last `holdout` steps are the test period and the `val` steps before them the validation period;
-    scaling is fitted on the training period only (see deepscope/data/timeseries.py)."""
+    scaling is fitted on the training period only (see deepscope/data/windows.py)."""
 
     time: str = Field(description="the time column: ISO 8601 dates/times (1949-01, 1981-01-31) or step numbers")
     values: list[str] | None = Field(None, description="value columns, the input channels (default: all but time)")
@@ -77,6 +77,8 @@ class SeriesConfig(Section):
     val: float = Field(0.1, ge=0.0, description="steps (>= 1) or a fraction (< 1) of the rest, before the test period")
     season: int | None = Field(None, ge=1, description="steps per season, for seasonal-naive (default: from the time step)")
     scale: Literal["standard", "minmax", "log", "none"] = Field("standard", description="log: log, then standard")
+    relative: bool = Field(False, description="see each window relative to its last value and forecast the change "
+                                              "from it (trends beyond the training range; with log: ratios)")
     covariates: list[Literal["month", "day_of_year", "day_of_week", "hour"]] = Field(
         default_factory=list, description="calendar inputs, each as a sin/cos pair of channels")
     loss: Literal["mse", "mae", "huber"] = Field("mse", description="in scaled units")

@@ -21,6 +21,7 @@ from deepscope.metrics import Metric
 from deepscope.models.encoders import DEFAULT_ENCODER, ENCODERS, PER_INPUT_KINDS
 from deepscope.models.heads import HEADS
 from deepscope.models.layers.activations import activation
+from deepscope.models.layers.window_level import WindowLevel
 
 Batch = dict[str, torch.Tensor]
 
@@ -49,17 +50,21 @@ class DeepscopeModel(nn.Module):
     """A plain `nn.Module`: `model(batch)` maps a dict of input tensors to a dict of raw outputs per head."""
 
     def __init__(self, encoders: dict[str, nn.Module], groups: dict[str, list[str]], combiner: Combiner,
-                 heads: dict[str, nn.Module]):
+                 heads: dict[str, nn.Module], level: WindowLevel | None = None):
         super().__init__()
         self.encoders = nn.ModuleDict(encoders)
         self.groups = groups  # encoder name -> the input columns it reads
         self.combiner = combiner
         self.heads = nn.ModuleDict(heads)
+        self.level = level  # forecasting relative to each window's last value
 
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
+        if self.level is not None:
+            batch, last = self.level.remove(batch)
         encoded = [encoder(batch) for encoder in self.encoders.values()]
         h = self.combiner(encoded)
-        return {name: head(h) for name, head in self.heads.items()}
+        outputs = {name: head(h) for name, head in self.heads.items()}
+        return self.level.restore(outputs, last) if self.level is not None else outputs
 
     def loss(self, outputs: dict[str, torch.Tensor], batch: Batch) -> torch.Tensor:
         losses = [head.loss(outputs[name], batch[name]) for name, head in self.heads.items()]
@@ -101,7 +106,17 @@ def build_model(config: dict[str, Any], inputs: dict[str, dict[str, Any]], outpu
     for name, description in outputs.items():
         head = HEADS.get(description["type"], where=f"data.outputs.{name}.type")
         heads[name] = head(combiner.output_size, description, **description.get("head", {}))
-    return DeepscopeModel(encoders, groups, combiner, heads)
+    return DeepscopeModel(encoders, groups, combiner, heads, _window_level(inputs, outputs))
+
+
+def _window_level(inputs: dict[str, dict[str, Any]], outputs: dict[str, dict[str, Any]]) -> WindowLevel | None:
+    relative = [name for name, d in inputs.items() if d["type"] == "timeseries" and d.get("relative")]
+    if not relative:
+        return None
+    description = inputs[relative[0]]
+    forecasts = [name for name, d in outputs.items() if d["type"] == "forecast"]
+    return WindowLevel(relative[0], value_channels=description["value_channels"],
+                       target_channel=description["target_channel"], outputs=forecasts)
 
 
 def _group_inputs(inputs: dict[str, dict[str, Any]]) -> dict[str, list[str]]:

@@ -63,6 +63,7 @@ class TimeseriesOptions(FeatureOptions):
     target: str
     lookback: int = Field(24, ge=1)
     scale: Scale = "standard"
+    relative: bool = False  # the model sees the window minus its last value (models/layers/window_level.py)
     covariates: list[Covariate] = Field(default_factory=list)
 
 
@@ -115,7 +116,8 @@ class TimeseriesFeature(Feature):
         return torch.from_numpy(sliding(self.steps(windows.series), windows.origins, lookback, -lookback))  # (N, L, C)
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "covariates": list(self.options.covariates)}
+        return {**super().describe(), "covariates": list(self.options.covariates), "relative": self.options.relative,
+                "value_channels": len(self.options.values)}
 
     def _where(self, column: str) -> str:
         return f"data.series ({column})"

@@ -30,7 +30,8 @@ def load_series_splits(config: Any) -> tuple[Any, dict[str, Any], dict[str, Any]
                                            stride=s.stride if split == "train" else 1)
         splits[split] = {HISTORY: windows, target: windows}
     history = TimeseriesFeature(HISTORY, {"time": s.time, "values": series.columns, "target": target,
-                                          "lookback": s.lookback, "scale": s.scale, "covariates": s.covariates},
+                                          "lookback": s.lookback, "scale": s.scale, "covariates": s.covariates,
+                                          "relative": s.relative},
                                 where="data.series")
     forecast = ForecastFeature(target, {"target": target, "horizon": s.horizon, "scale": s.scale, "loss": s.loss},
                                where="data.series")
