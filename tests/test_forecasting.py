@@ -185,6 +185,24 @@ def test_unsorted_series_exits_2_from_the_cli(tmp_path):
     assert "Traceback" not in result.stderr and "goes back in time" in result.stderr
 
 
+@pytest.mark.parametrize("rows,series,message", [
+    (['"2000-01",1', '"2000-02",2', '"2000-02",3'], "{time: Month, lookback: 1}", "the time 2000-02 appears twice"),
+    ([f'"2000-{m:02d}",{m}' for m in range(1, 13)], "{time: Month, lookback: 12, horizon: 3}",
+     "the series has 12 steps, fewer than lookback + horizon = 12 + 3"),
+])
+def test_a_duplicated_time_or_a_too_short_series_exits_2(tmp_path, monkeypatch, capsys, rows, series, message):
+    from deepscope.cli.main import main
+
+    (tmp_path / "s.csv").write_text("\n".join(['"Month","Sales"', *rows]))
+    (tmp_path / "c.yaml").write_text(f"data: {{source: s.csv, series: {series}}}\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["deepscope", "train", "c.yaml"])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2 and message in " ".join(error.split()) and "Traceback" not in error
+
+
 # --- the published baselines on the real series ---------------------------------------------------------------
 def real(data_dir: Path, name: str, **series):
     config = load_config({"data": {"source": str(data_dir / "time-series" / name), "series": series}})

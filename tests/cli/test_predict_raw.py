@@ -43,3 +43,9 @@ def test_a_text_model_takes_a_bare_string_in_python(text_run):
     predictor = ds.load(text_run)
     assert predictor.predict("a gripping , funny film")[0]["sentiment"] == "pos"
     assert predictor.predict("a gripping , funny film") == predictor.predict({"review": ["a gripping , funny film"]})
+
+
+def test_a_text_of_characters_never_seen_in_training_is_a_clear_error(text_run, deepscope_in_process):
+    result = deepscope_in_process("predict", str(text_run), "日本語")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "none of the characters of '日本語' occurs in the training texts" in result.stderr

@@ -323,3 +323,9 @@ def test_train_skips_a_bad_wav_and_predict_refuses_one(tmp_path, monkeypatch, ca
     result = deepscope_cli("predict", str(run), str(truncated))  # a bad file given to predict is an error
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "cut.wav: truncated" in result.stderr and "again" in result.stderr
+    from tests.data.test_wav import pcm_format, riff  # a 32-bit float WAV: not PCM
+
+    (tmp_path / "float.wav").write_bytes(riff(pcm_format(tag=3, bits=32), np.zeros(800, np.float32).tobytes()))
+    result = deepscope_cli("predict", str(run), str(tmp_path / "float.wav"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "IEEE float" in result.stderr and "pcm_s16le" in result.stderr
