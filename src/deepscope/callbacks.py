@@ -9,6 +9,8 @@ from deepscope.training.callbacks import (  # noqa: F401
     MetricsLogger,
     ModelCheckpoint,
     ProgressBar,
+    TensorBoard,
 )
 
-__all__ = ["Callback", "CallbackList", "Diagnostics", "EarlyStopping", "ExponentialMovingAverage", "MetricsLogger", "ModelCheckpoint", "ProgressBar"]
+__all__ = ["Callback", "CallbackList", "Diagnostics", "EarlyStopping", "ExponentialMovingAverage", "MetricsLogger", "ModelCheckpoint", "ProgressBar",
+           "TensorBoard"]

@@ -30,6 +30,7 @@ from deepscope.training.callbacks import (
     MetricsLogger,
     ModelCheckpoint,
     ProgressBar,
+    TensorBoard,
 )
 from deepscope.training.trainer import Trainer, seed_everything
 
@@ -149,6 +150,8 @@ def trainer_from_config(config: Config, run_dir: RunDir, *, progress: bool = Tru
         callbacks.append(Diagnostics(every=config.diagnose.every, path=run_dir.diagnosis, live=progress,
                                      console=bar.console if bar else None, skip=config.diagnose.skip,
                                      record=record, finish_at_fit_end=False))
+    if config.run.tensorboard:
+        callbacks.append(TensorBoard(run_dir.path / "tensorboard"))
     # the checkpoint goes last, so it saves every other callback's updated state
     callbacks += [MetricsLogger(run_dir.metrics), ModelCheckpoint(run_dir.checkpoints, every_steps=t.checkpoint_every)]
     return Trainer(callbacks=callbacks, **trainer_options(config))

@@ -203,6 +203,7 @@ class DiagnoseConfig(Section):
 class RunConfig(Section):
     root: str = "runs"
     name: str | None = None
+    tensorboard: bool = Field(False, description="also write TensorBoard event files to RUN_DIR/tensorboard/")
 
 
 class Config(Section):
