@@ -9,8 +9,9 @@ from deepscope.training.callbacks import (  # noqa: F401
     MetricsLogger,
     ModelCheckpoint,
     ProgressBar,
+    StoreLogger,
     TensorBoard,
 )
 
 __all__ = ["Callback", "CallbackList", "Diagnostics", "EarlyStopping", "ExponentialMovingAverage", "MetricsLogger", "ModelCheckpoint", "ProgressBar",
-           "TensorBoard"]
+           "StoreLogger", "TensorBoard"]

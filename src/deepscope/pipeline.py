@@ -30,6 +30,7 @@ from deepscope.training.callbacks import (
     MetricsLogger,
     ModelCheckpoint,
     ProgressBar,
+    StoreLogger,
     TensorBoard,
 )
 from deepscope.training.trainer import Trainer, seed_everything
@@ -85,7 +86,25 @@ def train(
 
         metrics["forecast"] = evaluate_run(model, data, config, run_dir.metrics, show=progress)
     diagnosis = _finish_diagnostics(trainer, model, data)
+    if config.run.report:
+        _write_report(run_dir, model, data)
+    for callback in trainer.callbacks.callbacks:
+        if isinstance(callback, StoreLogger):  # the finished folder: final evaluations, artefacts, status
+            callback.finish()
     return Run(run_dir.path, metrics, history, model, data, config, diagnosis)
+
+
+def _write_report(run_dir: RunDir, model: DeepscopeModel, data: PreparedData) -> None:
+    """report.html from the model and data in memory. The run is complete without it (`deepscope report RUN`
+    writes it again), so a failure to write it is a warning, not a lost run."""
+    from deepscope.report import write_report
+
+    try:
+        path = write_report(run_dir.path, model=model, data=data)
+    except OSError as error:
+        log.warning("report.html could not be written (%s); `deepscope report %s` tries again", error, run_dir.path)
+        return
+    log.info("report: %s", path)
 
 
 def _finish_diagnostics(trainer: Trainer, model: DeepscopeModel, data: PreparedData) -> list[Finding]:
@@ -152,8 +171,10 @@ def trainer_from_config(config: Config, run_dir: RunDir, *, progress: bool = Tru
                                      record=record, finish_at_fit_end=False))
     if config.run.tensorboard:
         callbacks.append(TensorBoard(run_dir.path / "tensorboard"))
+    # the run store sits beside the run folders of the root (`deepscope runs`, `deepscope ui`)
+    store = StoreLogger(Path(config.run.root) / "runs.sqlite", run_dir.path, config=config.model_dump(mode="json"))
     # the checkpoint goes last, so it saves every other callback's updated state
-    callbacks += [MetricsLogger(run_dir.metrics), ModelCheckpoint(run_dir.checkpoints, every_steps=t.checkpoint_every)]
+    callbacks += [MetricsLogger(run_dir.metrics), store, ModelCheckpoint(run_dir.checkpoints, every_steps=t.checkpoint_every)]
     return Trainer(callbacks=callbacks, **trainer_options(config))
 
 

@@ -35,7 +35,10 @@ def register() -> None:
         learning_curve,
         lr_find,
         predict,
+        report,
+        runs,
         train,
+        ui,
     )
 
 

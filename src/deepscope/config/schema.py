@@ -204,6 +204,7 @@ class RunConfig(Section):
     root: str = "runs"
     name: str | None = None
     tensorboard: bool = Field(False, description="also write TensorBoard event files to RUN_DIR/tensorboard/")
+    report: bool = Field(True, description="write RUN_DIR/report.html at the end of training")
 
 
 class Config(Section):

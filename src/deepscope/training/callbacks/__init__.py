@@ -6,7 +6,8 @@ from deepscope.training.callbacks.early_stopping import EarlyStopping
 from deepscope.training.callbacks.ema import ExponentialMovingAverage
 from deepscope.training.callbacks.metrics_logger import MetricsLogger
 from deepscope.training.callbacks.progress import ProgressBar
+from deepscope.training.callbacks.store_logger import StoreLogger
 from deepscope.training.callbacks.tensorboard import TensorBoard
 
 __all__ = ["Callback", "CallbackList", "EarlyStopping", "ExponentialMovingAverage", "MetricsLogger", "ModelCheckpoint", "ProgressBar",
-           "TensorBoard"]
+           "StoreLogger", "TensorBoard"]

@@ -1,0 +1,507 @@
+"""The run store: the runs of a run root in one SQLite file (`<root>/runs.sqlite`), to list, filter, sort and
+compare them without reading every folder.
+
+The run directories stay the source of truth. `record_run` copies what `read_run` found in one folder,
+`sync(root)` brings the store up to date with the folders (new, changed, vanished), `reindex(root)` rebuilds it
+from them; training also writes to it live through the `StoreLogger` callback.
+
+    store = RunStore.for_root("runs")
+    store.sync("runs")
+    store.runs(where=["test.accuracy>0.9", "status=finished"], sort="test.accuracy", limit=5)
+    store.metric_series("mnist-20261123-214500", "val.loss")   # [(epoch, value), ...]
+
+Several processes write at once (trainings sharing a root, a dashboard): the database is in WAL mode (readers
+never block the writer nor the writer them); every write is one short `BEGIN IMMEDIATE` transaction, which takes
+the write lock up front, so two writers never deadlock upgrading a read lock; SQLite waits up to `timeout` for the
+lock; a statement that still finds the database locked (SQLite gives up at once in a few cases, e.g. while another
+connection recovers the WAL) is retried with jittered exponential backoff.
+
+The schema version is `PRAGMA user_version`. `MIGRATIONS[v]` takes a store from version v to v + 1, inside the
+same transaction as the version bump, so a store is never left half-migrated. A new store is built by the same
+migrations an old one is upgraded with, so the upgrade path runs every time a store is created.
+
+Metric rows: (run, step, epoch, name, value). A per-epoch row has its epoch; a final evaluation (`test.accuracy`)
+has no step. NaN is stored as NULL by SQLite and read back as NaN.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+import os
+import random
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, TypeVar
+
+from deepscope.errors import UserError
+from deepscope.track.runinfo import FILES, RunInfo, find_runs, flatten, read_run
+from deepscope.track.store_query import as_number, check_key, lookup, matches, parse_where, sorted_rows
+from deepscope.track.store_schema import MIGRATIONS, schema_version
+
+T = TypeVar("T")
+
+FILENAME = "runs.sqlite"
+STATUSES = ("finished", "running", "incomplete")
+TIMEOUT = 10.0  # seconds SQLite waits for another writer's lock before a statement fails as "locked"
+RETRIES = 8  # attempts after a "locked" failure, waiting BACKOFF * 2**n seconds (jittered, at most MAX_BACKOFF)
+BACKOFF = 0.02
+MAX_BACKOFF = 2.0
+MAX_ARTEFACTS = 500  # files listed per run: a folder of thousands of checkpoints is not a table's business
+SIGNED_FILES = (*FILES, "model/weights.safetensors", "tags.json")  # a change to any of these re-reads a run
+
+
+# --- the store ---------------------------------------------------------------------------------------------------
+class RunStore:
+    """The run store at `path` (created, or migrated in place from an older schema, when opened).
+
+    One connection per store object, guarded by a lock so that threads may share it; a process that forks opens
+    its own connection on first use."""
+
+    SCHEMA_VERSION = len(MIGRATIONS)
+
+    def __init__(self, path: str | Path, *, timeout: float = TIMEOUT):
+        self.path = Path(path)
+        self.timeout = timeout
+        self.retries = 0  # "database is locked" failures retried so far: how contended the store is
+        self._lock = threading.RLock()
+        self._con: sqlite3.Connection | None = None
+        self._inherited: list[sqlite3.Connection] = []
+        self._pid = os.getpid()
+        self._migrate()
+
+    @classmethod
+    def for_root(cls, root: str | Path, **options: Any) -> "RunStore":
+        """The store of a run root: `<root>/runs.sqlite`."""
+        return cls(Path(root) / FILENAME, **options)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+
+    def __enter__(self) -> "RunStore":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # --- writing ---------------------------------------------------------------------------------------------
+    def record_run(self, info: RunInfo) -> None:
+        """Put what a run folder holds into the store: run, params, per-epoch and final metrics, artefacts, tags
+        (replacing what the store had for it)."""
+        signature, artefacts = _signature(info.path), _artefacts(info.path)
+        self._write(lambda con: self._record(con, info, signature, artefacts))
+
+    def start_run(self, run_dir: str | Path, config: dict[str, Any]) -> None:
+        """A run (re)starts: status running, its params; metrics logged before are dropped (a resume logs again
+        the epochs it keeps, as metrics.jsonl is rewritten)."""
+        info = RunInfo(Path(run_dir), status="running", config=config,
+                       env={"started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+
+        def work(con: sqlite3.Connection) -> None:
+            run_id = self._put_run(con, info, signature="")
+            for table in ("metrics", "latest"):
+                con.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+        self._write(work)
+
+    def log_metrics(self, run_dir: str | Path, step: int, values: dict[str, float], epoch: int | None = None) -> None:
+        """One row per value at `step` (and `epoch`); logging the same step and name again replaces it."""
+        rows = [(name, number) for name, value in values.items() if (number := as_number(value)) is not None]
+
+        def work(con: sqlite3.Connection) -> None:
+            run_id = self._ensure_run(con, Path(run_dir))
+            con.executemany("INSERT OR REPLACE INTO metrics (run_id, step, epoch, name, value) VALUES (?, ?, ?, ?, ?)",
+                            [(run_id, int(step), epoch, name, number) for name, number in rows])
+            con.execute("UPDATE runs SET updated = ? WHERE id = ?", (time.time(), run_id))
+        self._write(work)
+
+    def finish_run(self, run_dir: str | Path, status: str = "finished", problems: Iterable[str] = ()) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"status {status!r}: one of {', '.join(STATUSES)}")
+
+        def work(con: sqlite3.Connection) -> None:
+            run_id = self._ensure_run(con, Path(run_dir))
+            con.execute("UPDATE runs SET status = ?, problems = ?, updated = ? WHERE id = ?",
+                        (status, json.dumps(list(problems)), time.time(), run_id))
+        self._write(work)
+
+    def set_tags(self, run_dir: str | Path, tags: dict[str, str | None]) -> None:
+        """Add or change tags (a value None removes one). They are kept in the run folder too (tags.json), so a
+        rebuilt store keeps them."""
+        folder = self._folder(run_dir)
+
+        def work(con: sqlite3.Connection) -> dict[str, str]:
+            run_id = self._ensure_run(con, folder)
+            for key, value in tags.items():
+                if value is None:
+                    con.execute("DELETE FROM tags WHERE run_id = ? AND key = ?", (run_id, str(key)))
+                else:
+                    con.execute("INSERT OR REPLACE INTO tags VALUES (?, ?, ?)", (run_id, str(key), str(value)))
+            return dict(con.execute("SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", (run_id,)))
+        current = self._write(work)
+        if folder.is_dir():
+            from deepscope.io import write_json  # imports torch: only paid by who tags
+
+            write_json(folder / "tags.json", current)
+
+    def delete(self, name: str) -> None:
+        """Forget a run. Its folder, if it is still there, stays hidden from `sync` (a tombstone) until `reindex`
+        rebuilds the store; deleting the folder is the caller's choice."""
+        row = self.require_run(name)
+        gone = not Path(row["path"]).exists()
+
+        def work(con: sqlite3.Connection) -> None:
+            if gone:
+                con.execute("DELETE FROM runs WHERE name = ?", (name,))
+                return
+            run_id = con.execute("SELECT id FROM runs WHERE name = ?", (name,)).fetchone()[0]
+            for table in ("params", "metrics", "latest", "artefacts", "tags"):
+                con.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+            con.execute("UPDATE runs SET deleted = 1, updated = ? WHERE id = ?", (time.time(), run_id))
+        self._write(work)
+
+    def sync(self, root: str | Path) -> int:
+        """Bring the store up to date with the run folders under `root`: record new and changed folders (and
+        those last seen running, whose status may have changed without a file changing), drop runs whose folder
+        is gone. Returns how many runs were (re)recorded."""
+        folders = find_runs(root)
+        known = {row[0]: row[1:] for row in self._read(lambda con: con.execute(
+            "SELECT name, path, signature, status, deleted FROM runs").fetchall())}
+        stale = []
+        for folder in folders:
+            path, signature, status, deleted = known.get(folder.name, (None, None, None, 0))
+            if deleted:
+                continue
+            if path != str(folder.resolve()) or signature != _signature(folder) or status == "running":
+                stale.append(folder)
+        infos = [_read_folder(f) for f in stale]
+        vanished = [name for name, (path, *_) in known.items() if not Path(path).exists()]
+        if infos or vanished:
+            self._write(lambda con: self._replace(con, infos, vanished))
+        return len(infos)
+
+    def reindex(self, root: str | Path) -> int:
+        """Rebuild the store from the run folders under `root` (and those elsewhere that the store knows and that
+        still exist): every run read again, deleted ones brought back, vanished ones dropped. One transaction:
+        readers see the old store or the new one. Returns the number of runs recorded."""
+        folders = {f.resolve(): f for f in find_runs(root)}
+        for (path,) in self._read(lambda con: con.execute("SELECT path FROM runs").fetchall()):
+            if Path(path).is_dir() and Path(path) not in folders:
+                folders[Path(path)] = Path(path)
+        infos = [_read_folder(f) for f in folders.values()]
+        keep = {info.name for info, _, _ in infos}
+
+        def work(con: sqlite3.Connection) -> None:
+            names = [name for (name,) in con.execute("SELECT name FROM runs") if name not in keep]
+            self._replace(con, infos, names)
+        self._write(work)
+        return len(infos)
+
+    # --- reading ---------------------------------------------------------------------------------------------
+    def runs(self, *, where: Iterable[str] = (), sort: str | None = None, descending: bool = True,
+             limit: int | None = None) -> list[dict[str, Any]]:
+        """Runs as rows {"name", "path", "status", "problems", "task", "started", "updated", "metrics", "params",
+        "tags"}, filtered by every `where` expression ("test.accuracy>0.9", "status=finished",
+        "train.optimizer.name=adam", "tag:group=a"; a run without the key does not match), sorted by `sort` (a
+        field, metric, param or tag:KEY; runs without it last; default: newest started first).
+
+        "metrics" holds the final evaluations ("test.accuracy") and the last logged value of every per-epoch
+        metric ("val.loss"). Raises UserError for an expression it cannot read or a key no run has."""
+        rows = self._read(lambda con: self._rows(con))
+        filters = [parse_where(expression) for expression in where]
+        for expression, key, _, _ in filters:
+            check_key(rows, key, f"where {expression!r}")
+        rows = [row for row in rows if all(matches(lookup(row, key), op, value) for _, key, op, value in filters)]
+        if sort:
+            check_key(rows, sort, f"sort {sort!r}")
+        rows = sorted_rows(rows, sort, descending)
+        return rows if limit is None else rows[:limit]
+
+    def run(self, name: str) -> dict[str, Any] | None:
+        """One run as in `runs()`, plus "artefacts" [{"path", "kind", "bytes"}]; None if the store has no such run."""
+        def work(con: sqlite3.Connection) -> dict[str, Any] | None:
+            found = con.execute("SELECT id FROM runs WHERE name = ? AND deleted = 0", (name,)).fetchone()
+            if found is None:
+                return None
+            row = self._rows(con, found[0])[0]
+            row["artefacts"] = [{"path": p, "kind": k, "bytes": b} for p, k, b in con.execute(
+                "SELECT path, kind, bytes FROM artefacts WHERE run_id = ? ORDER BY path", found)]
+            return row
+        return self._read(work)
+
+    def require_run(self, name: str) -> dict[str, Any]:
+        """`run(name)`, or a UserError naming the closest runs the store has."""
+        row = self.run(name)
+        if row is None:
+            raise self._unknown(name)
+        return row
+
+    def names(self) -> list[str]:
+        return [n for (n,) in self._read(lambda con: con.execute(
+            "SELECT name FROM runs WHERE deleted = 0 ORDER BY name").fetchall())]
+
+    def metric_series(self, name: str, metric: str) -> list[tuple[int, float]]:
+        """[(epoch, value)] of a per-epoch metric ((step, value) for rows logged without an epoch), in order;
+        [] when the run never logged it."""
+        run_id = self._run_id(name)
+        rows = self._read(lambda con: con.execute(
+            "SELECT COALESCE(epoch, step), value FROM metrics WHERE run_id = ? AND name = ? AND step IS NOT NULL "
+            "ORDER BY step", (run_id, metric)).fetchall())
+        return [(int(x), math.nan if value is None else float(value)) for x, value in rows]
+
+    def metric_names(self, name: str) -> list[str]:
+        """The metrics a run logged over time (those `metric_series` has), sorted."""
+        run_id = self._run_id(name)
+        return [n for (n,) in self._read(lambda con: con.execute(
+            "SELECT DISTINCT name FROM metrics WHERE run_id = ? AND step IS NOT NULL ORDER BY name",
+            (run_id,)).fetchall())]
+
+    # --- internals: one run's rows ---------------------------------------------------------------------------
+    def _record(self, con: sqlite3.Connection, info: RunInfo, signature: str,
+                artefacts: list[tuple[str, str, int]]) -> None:
+        # steps the run logged live are kept: metrics.jsonl knows epochs only
+        steps = dict(con.execute("SELECT m.epoch, MAX(m.step) FROM metrics m JOIN runs r ON r.id = m.run_id "
+                                 "WHERE r.name = ? AND m.epoch IS NOT NULL GROUP BY m.epoch", (info.name,)))
+        run_id = self._put_run(con, info, signature)
+        for table in ("metrics", "latest", "artefacts"):
+            con.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+        con.executemany("INSERT OR REPLACE INTO metrics (run_id, step, epoch, name, value) VALUES (?, ?, ?, ?, ?)",
+                        [(run_id, *row) for row in _metric_rows(info, steps)])
+        con.executemany("INSERT INTO artefacts VALUES (?, ?, ?, ?)", [(run_id, *a) for a in artefacts])
+        tags = _folder_tags(info.path)
+        if tags is not None:  # no tags.json: keep the store's
+            con.execute("DELETE FROM tags WHERE run_id = ?", (run_id,))
+            con.executemany("INSERT INTO tags VALUES (?, ?, ?)", [(run_id, k, v) for k, v in tags.items()])
+
+    def _put_run(self, con: sqlite3.Connection, info: RunInfo, signature: str) -> int:
+        """Insert or update the run's row and its params; returns its id."""
+        con.execute(
+            "INSERT INTO runs (name, path, status, problems, task, started, signature, deleted, updated) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (name) DO UPDATE SET path = excluded.path, "
+            "status = excluded.status, problems = excluded.problems, task = excluded.task, "
+            "started = excluded.started, signature = excluded.signature, deleted = 0, updated = excluded.updated",
+            (info.name, str(info.path.resolve()), info.status, json.dumps(info.problems), info.task, info.started,
+             signature, time.time()))
+        run_id = con.execute("SELECT id FROM runs WHERE name = ?", (info.name,)).fetchone()[0]
+        con.execute("DELETE FROM params WHERE run_id = ?", (run_id,))
+        con.executemany("INSERT INTO params VALUES (?, ?, ?)",
+                        [(run_id, key, json.dumps(value, default=str)) for key, value in info.params().items()])
+        return run_id
+
+    def _ensure_run(self, con: sqlite3.Connection, folder: Path) -> int:
+        """The id of the run logged into `folder`, creating a running run if the store has not heard of it."""
+        found = con.execute("SELECT id FROM runs WHERE name = ?", (folder.name,)).fetchone()
+        if found is not None:
+            return found[0]
+        return self._put_run(con, RunInfo(folder, status="running"), signature="")
+
+    def _replace(self, con: sqlite3.Connection, infos: list[tuple[RunInfo, str, list]], drop: list[str]) -> None:
+        for info, signature, artefacts in infos:
+            self._record(con, info, signature, artefacts)
+        con.executemany("DELETE FROM runs WHERE name = ?", [(name,) for name in drop])
+
+    def _rows(self, con: sqlite3.Connection, run_id: int | None = None) -> list[dict[str, Any]]:
+        """Rows for one run or all (not deleted) runs, in five queries whatever their number."""
+        only, args = ("AND run_id = ?", (run_id,)) if run_id is not None else ("", ())
+        rows: dict[int, dict[str, Any]] = {}
+        for id_, name, path, status, problems, task, started, updated in con.execute(
+                "SELECT id, name, path, status, problems, task, started, updated FROM runs WHERE deleted = 0 "
+                + ("AND id = ?" if run_id is not None else ""), args):
+            rows[id_] = {"name": name, "path": path, "status": status, "problems": json.loads(problems), "task": task,
+                         "started": started, "updated": updated, "metrics": {}, "params": {}, "tags": {}}
+        final = f"SELECT run_id, name, value FROM metrics WHERE step IS NULL {only} ORDER BY rowid"
+        last = f"SELECT run_id, name, value FROM latest WHERE 1 {only}"
+        for query in (final, last):  # a final evaluation wins over the last epoch's value of the same name
+            for id_, name, value in con.execute(query, args):
+                if id_ in rows:
+                    rows[id_]["metrics"].setdefault(name, math.nan if value is None else value)
+        for id_, key, value in con.execute(f"SELECT run_id, key, value FROM params WHERE 1 {only}", args):
+            if id_ in rows:
+                rows[id_]["params"][key] = json.loads(value)
+        for id_, key, value in con.execute(f"SELECT run_id, key, value FROM tags WHERE 1 {only} ORDER BY key", args):
+            if id_ in rows:
+                rows[id_]["tags"][key] = value
+        return list(rows.values())
+
+    def _run_id(self, name: str) -> int:
+        found = self._read(lambda con: con.execute(
+            "SELECT id FROM runs WHERE name = ? AND deleted = 0", (name,)).fetchone())
+        if found is None:
+            raise self._unknown(name)
+        return found[0]
+
+    def _unknown(self, name: str) -> UserError:
+        close = difflib.get_close_matches(name, self.names(), n=3)
+        hint = f"did you mean {' or '.join(close)}?" if close else "`deepscope runs list` shows the runs it has"
+        return UserError(f"no run named {name!r} in {self.path}; {hint}")
+
+    def _folder(self, run_dir: str | Path) -> Path:
+        """A run folder given by path, or by the name of a run the store knows (UserError if neither)."""
+        path = Path(run_dir)
+        if path.exists():
+            return path
+        found = self._read(lambda con: con.execute("SELECT path FROM runs WHERE name = ?", (path.name,)).fetchone())
+        if found is None:
+            raise self._unknown(path.name)
+        return Path(found[0])
+
+    # --- internals: connection, transactions, retries, migrations --------------------------------------------
+    def _connection(self) -> sqlite3.Connection:
+        if self._con is not None and self._pid == os.getpid():
+            return self._con
+        if self._con is not None:  # forked: the parent's connection must be neither used nor closed here (closing
+            self._inherited.append(self._con)  # its file would drop this process's locks on the database)
+            self._con = None
+        self._pid = os.getpid()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+            con.execute("PRAGMA foreign_keys = ON")
+            self._retry(lambda: con.execute("PRAGMA journal_mode = WAL"))
+            con.execute("PRAGMA synchronous = NORMAL")  # in WAL: durable against a crashed process, and fast
+        except sqlite3.OperationalError as error:
+            if _locked(error):
+                raise
+            raise UserError(f"{self.path}: cannot open the run store ({error}); check that its folder exists and "
+                            "is writable") from None
+        except sqlite3.DatabaseError as error:
+            raise UserError(f"{self.path}: not a run store ({error}); delete it and run `deepscope runs reindex "
+                            f"--root {self.path.parent}` to rebuild it from the run folders") from None
+        self._con = con
+        return con
+
+    def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work` in one write transaction, retried whole if the database stays locked."""
+        return self._transaction(work, "BEGIN IMMEDIATE")
+
+    def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work` on one consistent snapshot (a read transaction)."""
+        return self._transaction(work, "BEGIN")
+
+    def _transaction(self, work: Callable[[sqlite3.Connection], T], begin: str) -> T:
+        def attempt() -> T:
+            con = self._connection()
+            con.execute(begin)
+            try:
+                result = work(con)
+                con.execute("COMMIT")
+            except BaseException:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                raise
+            return result
+        with self._lock:
+            return self._retry(attempt)
+
+    def _retry(self, attempt: Callable[[], T]) -> T:
+        for n in range(RETRIES + 1):
+            try:
+                return attempt()
+            except sqlite3.OperationalError as error:
+                if not _locked(error):
+                    raise
+                if n == RETRIES:
+                    raise UserError(f"{self.path}: the run store stayed locked by another process ({error}) after "
+                                    f"{RETRIES} retries; try again") from None
+                self.retries += 1
+                time.sleep(min(BACKOFF * 2 ** n, MAX_BACKOFF) * random.uniform(0.5, 1.5))
+        raise AssertionError("unreachable")
+
+    def _migrate(self) -> None:
+        version = self._read(lambda con: schema_version(con))
+        if version == self.SCHEMA_VERSION:
+            return
+
+        def work(con: sqlite3.Connection) -> None:
+            current = schema_version(con)  # again, under the write lock: another process may have migrated meanwhile
+            if current == self.SCHEMA_VERSION:
+                return
+            if current > self.SCHEMA_VERSION:
+                raise UserError(f"{self.path}: run store schema version {current} is newer than this deepscope "
+                                f"reads ({self.SCHEMA_VERSION}); upgrade deepscope, or delete the file and run "
+                                f"`deepscope runs reindex --root {self.path.parent}`")
+            for migration in MIGRATIONS[current:]:
+                migration(con)
+            con.execute(f"PRAGMA user_version = {self.SCHEMA_VERSION}")
+        self._write(work)
+
+
+
+
+def _locked(error: sqlite3.OperationalError) -> bool:
+    message = str(error).lower()
+    return "locked" in message or "busy" in message
+
+
+# --- a run folder's rows -----------------------------------------------------------------------------------------
+def _read_folder(folder: Path) -> tuple[RunInfo, str, list[tuple[str, str, int]]]:
+    signature = _signature(folder)  # before reading: a change made meanwhile is seen at the next sync
+    return read_run(folder), signature, _artefacts(folder)
+
+
+def _metric_rows(info: RunInfo, steps: dict[int, int]) -> list[tuple[int | None, int | None, str, float]]:
+    """(step, epoch, name, value): the per-epoch rows of metrics.jsonl, then the final evaluations (no step)."""
+    rows = []
+    for index, row in enumerate(info.epochs, 1):
+        epoch = row.get("epoch") if isinstance(row.get("epoch"), int) else index
+        rows += [(steps.get(epoch, epoch), epoch, name, number) for name, value in row.items()
+                 if name != "epoch" and (number := as_number(value)) is not None]
+    finals = dict(info.headline())
+    for split, evaluation in info.forecast.items():  # one-step and horizon errors of the model and baselines
+        for key, value in flatten({k: evaluation.get(k) for k in ("one_step", "horizon")}).items():
+            if not key.endswith(".steps") and ".forecast." not in key and as_number(value) is not None:
+                finals[f"forecast.{split}.{key}"] = value
+    return rows + [(None, None, name, float(value)) for name, value in finals.items()]
+
+
+def _signature(folder: Path) -> str:
+    """Sizes and modification times of a run's files: it changes whenever the run folder does."""
+    parts = []
+    for name in SIGNED_FILES:
+        try:
+            stat = (folder / name).stat()
+        except OSError:
+            continue
+        parts.append(f"{name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:20]
+
+
+def _artefacts(folder: Path) -> list[tuple[str, str, int]]:
+    """(relative path, kind, bytes) of the files in a run folder, temporary files left out."""
+    found = []
+    for directory, subfolders, files in os.walk(folder):
+        subfolders.sort()
+        for name in sorted(files):
+            if name.startswith(".") or len(found) >= MAX_ARTEFACTS:
+                continue
+            path = Path(directory) / name
+            relative = path.relative_to(folder).as_posix()
+            try:
+                found.append((relative, _kind(relative), path.stat().st_size))
+            except OSError:
+                continue  # removed while listed
+    return found
+
+
+def _kind(relative: str) -> str:
+    kinds = {"config.yaml": "config", "env.json": "environment", "metrics.jsonl": "metrics",
+             "model/model.json": "model", "model/weights.safetensors": "weights", "diagnosis.json": "diagnosis",
+             "report.html": "report", "tags.json": "tags"}
+    if relative in kinds:
+        return kinds[relative]
+    return "checkpoint" if relative.startswith("checkpoints/") else "file"
+
+
+def _folder_tags(folder: Path) -> dict[str, str] | None:
+    # tags.json is written by set_tags; a damaged one is ignored (the store's tags are kept)
+    try:
+        tags = json.loads((folder / "tags.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else None

@@ -1,0 +1,109 @@
+"""The dashboard: a FastAPI app over the run store of one root.
+
+    GET  /                               the runs table and the comparison chart
+    GET  /runs/{name}                    one run: summary and the report's sections
+    GET  /runs/{name}/report.html        the run's own report file, when it has one
+    GET  /api/runs?where=..&sort=..&descending=true&limit=N     rows as the store gives them, after bringing
+                                         the store up to date with the run folders
+    GET  /api/runs/{name}                one row, with its metric names
+    GET  /api/runs/{name}/metrics        {"run", "metrics": [names]}
+    GET  /api/runs/{name}/metrics/{metric}   {"run", "metric", "points": [[step, value], ...]}
+    POST /api/reindex                    rebuild the store from the run folders
+
+Pages are whole HTML strings with their style and script inline, so the dashboard works with no network.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from deepscope.errors import UserError
+from deepscope.ui import pages
+from deepscope.ui.embed import ReportCache
+from deepscope.ui.source import RunSource
+
+
+def create_app(root: str | Path, allowed_hosts: list[str] | None = None) -> FastAPI:
+    """The dashboard over the runs under `root`, reindexed now so that runs trained without the store appear.
+
+    `allowed_hosts` (e.g. ["127.0.0.1", "localhost"]) refuses requests for other host names: a page on another
+    site cannot then read the runs by pointing its own domain name at 127.0.0.1 (DNS rebinding).
+    """
+    source = RunSource(root)
+    source.reindex()
+    reports = ReportCache()
+    # no /docs: FastAPI's API explorer loads its script from a CDN, and the dashboard must work offline
+    app = FastAPI(title="deepscope dashboard", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+    if allowed_hosts:
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
+    app.state.source = source
+
+    @app.exception_handler(UserError)
+    async def user_error(request: Request, error: UserError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=400)  # e.g. a --where expression the store rejects
+
+    def find(name: str) -> dict | None:
+        row = source.run(name)
+        if row is None and source.sync():  # a run trained since the last listing
+            row = source.run(name)
+        return row
+
+    def row_or_404(name: str) -> dict:
+        row = find(name)
+        if row is None:
+            raise HTTPException(404, f"no run named {name!r} under {source.root}")
+        return row
+
+    @app.get("/", response_class=HTMLResponse)
+    def runs_page() -> str:
+        return pages.runs_page(source.root)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)  # browsers ask for one; no icon rather than a 404 in their console
+
+    @app.get("/runs/{name}", response_class=HTMLResponse)
+    def run_page(name: str) -> HTMLResponse:
+        row = find(name)
+        if row is None:
+            return HTMLResponse(pages.not_found_page(source.root, name), status_code=404)
+        return HTMLResponse(pages.run_page(source.root, row, reports.for_run(row["path"])))
+
+    @app.get("/runs/{name}/report.html", response_class=HTMLResponse)
+    def report_file(name: str) -> str:
+        path = Path(row_or_404(name)["path"]) / "report.html"
+        if not path.is_file():
+            raise HTTPException(404, f"{name} has no report.html; make one with `deepscope report {path.parent}`")
+        return path.read_text(encoding="utf-8", errors="replace")
+
+    @app.get("/api/runs")
+    def list_runs(where: list[str] = Query(default=[]), sort: str | None = None, descending: bool = True,
+                  limit: int | None = Query(default=None, ge=1)) -> dict:
+        source.sync()
+        rows = source.runs(where=where, sort=sort, descending=descending, limit=limit)
+        return {"root": str(source.root), "count": len(rows), "runs": rows}
+
+    @app.get("/api/runs/{name}")
+    def one_run(name: str) -> dict:
+        return {**row_or_404(name), "metric_names": source.metric_names(name)}
+
+    @app.get("/api/runs/{name}/metrics")
+    def metric_names(name: str) -> dict:
+        row_or_404(name)
+        return {"run": name, "metrics": source.metric_names(name)}
+
+    @app.get("/api/runs/{name}/metrics/{metric}")
+    def metric_series(name: str, metric: str) -> dict:
+        row_or_404(name)
+        return {"run": name, "metric": metric, "points": source.metric_series(name, metric)}
+
+    @app.post("/api/reindex")
+    def reindex() -> dict:
+        return {"runs": source.reindex()}
+
+    return app

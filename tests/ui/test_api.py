@@ -1,0 +1,163 @@
+"""The dashboard's JSON API and pages, through FastAPI's TestClient on run folders written by hand."""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+
+import pytest
+from fastapi.testclient import TestClient
+
+from deepscope.errors import UserError
+from deepscope.ui import create_app
+
+
+@pytest.fixture
+def client(runs_root) -> TestClient:
+    return TestClient(create_app(runs_root))
+
+
+def names(response) -> list[str]:
+    return [row["name"] for row in response.json()["runs"]]
+
+
+def test_listing_holds_every_run_and_the_broken_one_as_incomplete_with_its_reasons(client):
+    body = client.get("/api/runs").json()
+    rows = {row["name"]: row for row in body["runs"]}
+    assert body["count"] == 3 and set(rows) == {"fast-20261130-100000", "slow-20261130-110000", "broken-20261130-120000"}
+    assert rows["fast-20261130-100000"]["status"] == "finished" and rows["fast-20261130-100000"]["problems"] == []
+    assert rows["fast-20261130-100000"]["metrics"]["test.accuracy"] == pytest.approx(0.95)
+    assert rows["slow-20261130-110000"]["params"]["train.optimizer.lr"] == pytest.approx(0.001)
+    broken = rows["broken-20261130-120000"]
+    assert broken["status"] == "incomplete"
+    assert any("cut short" in reason for reason in broken["problems"])
+    assert any("no trained model" in reason for reason in broken["problems"])
+
+
+def test_listing_filters_sorts_and_limits_through_the_store(client):
+    assert names(client.get("/api/runs", params={"where": "test.accuracy>0.9"})) == ["fast-20261130-100000"]
+    assert names(client.get("/api/runs", params={"where": ["status=finished", "train.optimizer.lr<0.005"]})) == [
+        "slow-20261130-110000"]
+    ascending = client.get("/api/runs", params={"sort": "test.accuracy", "descending": "false", "where": "status=finished"})
+    assert names(ascending) == ["slow-20261130-110000", "fast-20261130-100000"]
+    best = client.get("/api/runs", params={"sort": "test.accuracy", "limit": 1})
+    assert names(best) == ["fast-20261130-100000"]
+    assert client.get("/api/runs", params={"limit": 0}).status_code == 422
+
+
+def test_a_filter_the_store_rejects_is_a_400_with_its_message(client):
+    response = client.get("/api/runs", params={"where": "no.such.metric>1"})
+    assert response.status_code == 400 and "no.such.metric" in response.json()["detail"]
+
+
+def test_one_run_its_metric_names_and_a_series(client):
+    run = client.get("/api/runs/fast-20261130-100000").json()
+    assert run["name"] == "fast-20261130-100000" and run["status"] == "finished"
+    assert {"val.loss", "train.loss", "val.accuracy"} <= set(run["metric_names"])
+    assert {"val.loss", "lr"} <= set(client.get("/api/runs/fast-20261130-100000/metrics").json()["metrics"])
+    series = client.get("/api/runs/fast-20261130-100000/metrics/val.loss").json()
+    assert series["metric"] == "val.loss"
+    assert [value for _, value in series["points"]] == pytest.approx([1.0, 0.5, 0.3, 0.25])
+    assert [step for step, _ in series["points"]] == sorted(step for step, _ in series["points"])
+    broken = client.get("/api/runs/broken-20261130-120000/metrics/val.loss").json()["points"]
+    assert [value for _, value in broken] == pytest.approx([1.5, 1.4])  # what was written before the cut is kept
+    for url in ("/api/runs/nope", "/api/runs/nope/metrics", "/api/runs/nope/metrics/val.loss"):
+        assert client.get(url).status_code == 404
+
+
+def test_a_diverged_run_with_nan_losses_is_served_as_json_nulls(runs_root, make_run):
+    make_run(runs_root, "diverged-20261130-130000", val_loss=[1.0, float("nan"), float("inf")])
+    client = TestClient(create_app(runs_root))
+    points = client.get("/api/runs/diverged-20261130-130000/metrics/val.loss").json()["points"]
+    assert [value for _, value in points] == [1.0, None, None]
+    assert client.get("/api/runs").status_code == 200
+
+
+def test_the_runs_page_is_one_self_contained_document(client):
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert "<style>" in html and "<script>" in html and 'id="runs"' in html and 'id="chart"' in html
+    # offline: nothing is fetched from anywhere but this server
+    assert not re.search(r"https?://|//[a-z]|<link|<script[^>]+src|@import", html, re.I) and "url(" not in html
+
+
+def test_the_broken_runs_page_opens_and_says_why(client, monkeypatch):
+    monkeypatch.setitem(sys.modules, "deepscope.report", None)  # the dashboard's own summary, whatever the report does
+    page = client.get("/runs/broken-20261130-120000")
+    assert page.status_code == 200
+    assert "incomplete" in page.text and "cut short" in page.text and "no trained model" in page.text
+
+
+def test_the_run_page_embeds_the_report_body(client, monkeypatch, runs_root):
+    seen = []
+
+    def report_body(run_dir, **kwargs):
+        seen.append((run_dir, kwargs))
+        return '<div class="ds-report"><section id="summary">REPORT OF <b>fast</b></section></div>'
+
+    module = types.SimpleNamespace(report_body=report_body, body_of=lambda html: "WRITTEN " + html)
+    monkeypatch.setitem(sys.modules, "deepscope.report", module)
+    page = client.get("/runs/fast-20261130-100000")
+    assert page.status_code == 200 and "REPORT OF <b>fast</b>" in page.text
+    assert seen[0][0].name == "fast-20261130-100000"
+    assert seen[0][1] == {"load": False}  # no model loading or data preparation inside a request
+    client.get("/runs/fast-20261130-100000")
+    assert len(seen) == 1  # the report is kept while the run's files do not change
+
+
+def test_the_run_page_prefers_the_report_training_wrote(client, monkeypatch, runs_root):
+    module = types.SimpleNamespace(report_body=lambda *a, **k: "DRAWN", body_of=lambda html: "WRITTEN " + html)
+    monkeypatch.setitem(sys.modules, "deepscope.report", module)
+    (runs_root / "fast-20261130-100000" / "report.html").write_text("<p>the whole report</p>")
+    page = client.get("/runs/fast-20261130-100000")
+    assert "WRITTEN <p>the whole report</p>" in page.text and "DRAWN" not in page.text
+
+
+def test_a_failing_report_leaves_the_summary_and_the_error_not_a_500(client, monkeypatch):
+    def report_body(run_dir, **kwargs):
+        raise RuntimeError("the data of this run are gone")
+
+    module = types.SimpleNamespace(report_body=report_body, body_of=lambda html: html)
+    monkeypatch.setitem(sys.modules, "deepscope.report", module)
+    page = client.get("/runs/slow-20261130-110000")
+    assert page.status_code == 200
+    assert "RuntimeError: the data of this run are gone" in page.text
+    assert "finished" in page.text and "train.optimizer.lr" in page.text  # the summary is still there
+
+
+def test_without_the_report_module_the_page_says_so(client, monkeypatch):
+    monkeypatch.setitem(sys.modules, "deepscope.report", None)  # importing it raises ModuleNotFoundError
+    page = client.get("/runs/fast-20261130-100000")
+    assert page.status_code == 200 and "report is not available" in page.text
+
+
+def test_the_real_report_of_the_broken_run_does_not_break_its_page(client):
+    pytest.importorskip("deepscope.report", reason="the report package is not in this tree")
+    page = client.get("/runs/broken-20261130-120000")
+    assert page.status_code == 200 and "incomplete" in page.text and "cut short" in page.text
+
+
+def test_an_unknown_run_is_a_404_page(client):
+    page = client.get("/runs/no-such-run")
+    assert page.status_code == 404 and "No run named no-such-run" in page.text
+
+
+def test_runs_trained_since_the_start_appear_at_the_next_listing(client, runs_root, make_run):
+    make_run(runs_root, "later-20261130-140000")
+    assert "later-20261130-140000" in names(client.get("/api/runs"))
+    make_run(runs_root, "latest-20261130-150000")
+    assert client.get("/runs/latest-20261130-150000").status_code == 200  # a direct link finds it too
+    assert client.post("/api/reindex").json()["runs"] == 5
+
+
+def test_a_root_that_does_not_exist_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        create_app(tmp_path / "nowhere")
+
+
+def test_other_host_names_are_refused_when_asked(runs_root):
+    guarded = TestClient(create_app(runs_root, allowed_hosts=["127.0.0.1", "localhost"]), base_url="http://localhost")
+    assert guarded.get("/api/runs").status_code == 200
+    assert guarded.get("/api/runs", headers={"host": "evil.example"}).status_code == 400

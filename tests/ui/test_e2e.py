@@ -1,0 +1,120 @@
+"""The dashboard end to end: a real uvicorn server, Debian's chromium driven by Playwright, run folders written by
+hand. Loads the runs table, ticks two runs and checks the comparison chart that the page's own script draws."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+FAST, SLOW, BROKEN = "fast-20261130-100000", "slow-20261130-110000", "broken-20261130-120000"
+
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is missing (Debian: apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is missing (pip install playwright)")
+
+
+@pytest.fixture
+def server(runs_root):
+    """The dashboard on a free 127.0.0.1 port, in a thread; its base URL."""
+    import uvicorn
+
+    from deepscope.ui import create_app
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))  # the port is taken here, so no other process can take it before uvicorn
+    port = listening.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(runs_root), log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "the dashboard did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+    listening.close()
+
+
+@pytest.fixture
+def page(server):
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.problems = []  # script errors, and any request that would leave this server
+        page.on("pageerror", lambda error: page.problems.append(f"script error: {error}"))
+        page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
+
+        def only_this_server(route):
+            if route.request.url.startswith(server + "/"):
+                route.continue_()
+            else:
+                page.problems.append(f"request outside the dashboard: {route.request.url}")
+                route.abort()
+
+        page.route("**/*", only_this_server)
+        page.goto(server + "/")
+        page.wait_for_selector(f'#runs-body tr[data-run="{FAST}"]')
+        yield page
+        browser.close()
+
+
+def points_in(path_d: str) -> int:
+    return len(re.findall(r"[ML]", path_d))
+
+
+def test_ticking_two_runs_draws_their_curves_overlaid(page):
+    broken = page.locator(f'#runs-body tr[data-run="{BROKEN}"]')
+    assert "incomplete" in broken.inner_text() and "cut short" in broken.inner_text()
+
+    page.check(f'input.pick[data-run="{FAST}"]')
+    page.check(f'input.pick[data-run="{SLOW}"]')
+    page.wait_for_selector("#chart svg path.series >> nth=1")
+    assert page.input_value("#metric") == "val.loss"
+    paths = {p.get_attribute("data-run"): p for p in page.locator("#chart svg path.series").all()}
+    assert set(paths) == {FAST, SLOW}
+    assert points_in(paths[FAST].get_attribute("d")) == 4 and paths[FAST].get_attribute("data-points") == "4"
+    assert points_in(paths[SLOW].get_attribute("d")) == 3
+    assert paths[FAST].get_attribute("stroke") != paths[SLOW].get_attribute("stroke")
+    legend = page.inner_text("#chart ul.legend")
+    assert FAST in legend and SLOW in legend
+    assert page.locator("#chart svg text", has_text="val.loss").count() == 1  # the y axis is labelled
+    assert "optimizer.lr=0.01" in legend and "optimizer.lr=0.001" in legend  # what tells the runs apart
+
+    page.check("#logy")
+    page.wait_for_selector("#chart svg[aria-label$='(log)']")
+    assert page.locator("#chart svg path.series").count() == 2
+
+    page.select_option("#metric", "val.accuracy")  # another metric redraws both curves
+    page.wait_for_selector("#chart svg[aria-label^='val.accuracy']")
+    assert page.locator("#chart svg path.series").count() == 2
+    assert f"select={FAST}" in page.url and "metric=val.accuracy" in page.url  # the comparison can be linked
+    assert page.problems == []
+
+
+def test_the_table_sorts_by_a_clicked_column_and_filters_by_words(page):
+    def order() -> list[str]:
+        return page.eval_on_selector_all("#runs-body tr[data-run]", "rows => rows.map(r => r.dataset.run)")
+
+    page.click("#runs-head th[data-key='test.accuracy']")  # a metric sorts best first, runs without it last
+    assert order() == [FAST, SLOW, BROKEN]
+    page.click("#runs-head th[data-key='test.accuracy']")
+    assert order() == [SLOW, FAST, BROKEN]
+    page.fill("#filter", "incomplete")
+    page.wait_for_function("document.querySelectorAll('#runs-body tr[data-run]').length === 1")
+    assert order() == [BROKEN]
+    page.fill("#filter", "test.accuracy>0.9")  # an expression is the store's filter, as in `runs list --where`
+    page.wait_for_function(f"document.querySelector('#runs-body tr[data-run]').dataset.run === '{FAST}'")
+    assert order() == [FAST]
+    page.fill("#filter", "no.such.metric>1")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "no.such.metric" in page.inner_text("#error")
+    page.problems = [p for p in page.problems if "400" not in p]  # the refused filter's response, shown above
+    assert page.problems == []
