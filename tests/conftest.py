@@ -36,3 +36,7 @@ def data_dir(monkeypatch: pytest.MonkeyPatch) -> Path:
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never write into the user's cache."""
     monkeypatch.setenv("DEEPSCOPE_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
+# a valid safetensors file holding no tensor (8-byte header length, then the JSON header "{}"): fake run folders
+EMPTY_SAFETENSORS = (2).to_bytes(8, "little") + b"{}"

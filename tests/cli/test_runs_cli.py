@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.conftest import EMPTY_SAFETENSORS
 
 
 def make_run(root: Path, name: str, *, accuracy: float | None = 0.9, optimizer: str = "adam", model: bool = True,
@@ -24,7 +25,7 @@ def make_run(root: Path, name: str, *, accuracy: float | None = 0.9, optimizer: 
     (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     if model:
         (run / "model" / "model.json").write_text(json.dumps({"outputs": {"label": {"type": "category"}}}))
-        (run / "model" / "weights.safetensors").write_bytes(b"weights")
+        (run / "model" / "weights.safetensors").write_bytes(EMPTY_SAFETENSORS)
     return run
 
 

@@ -3,6 +3,7 @@ import os
 import time
 
 from deepscope.track.runinfo import find_runs, read_run
+from tests.conftest import EMPTY_SAFETENSORS
 
 
 def fake_run(root, name, *, model=True, metrics=None, config="data: {source: digits}\ntrain: {optimizer: {lr: 0.01}}\n"):
@@ -15,7 +16,7 @@ def fake_run(root, name, *, model=True, metrics=None, config="data: {source: dig
     (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     if model:
         (run / "model" / "model.json").write_text(json.dumps({"outputs": {"label": {"type": "category"}}}))
-        (run / "model" / "weights.safetensors").write_bytes(b"x")
+        (run / "model" / "weights.safetensors").write_bytes(EMPTY_SAFETENSORS)
     return run
 
 
@@ -59,3 +60,21 @@ def test_find_runs_lists_run_folders_only(tmp_path):
     fake_run(tmp_path, "b-2"), fake_run(tmp_path, "b-1"), (tmp_path / "notes").mkdir()
     assert [p.name for p in find_runs(tmp_path)] == ["b-2", "b-1"]
     assert find_runs(tmp_path / "b-1") == [tmp_path / "b-1"]
+
+
+def test_weights_cut_short_or_overwritten_make_a_run_incomplete(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    run = fake_run(tmp_path, "w")
+    weights = run / "model" / "weights.safetensors"
+    save_file({"w": torch.ones(100)}, str(weights))
+    assert read_run(run).status == "finished"
+    whole = weights.read_bytes()
+    weights.write_bytes(whole[:-50])
+    assert read_run(run).problems == ["model/weights.safetensors is damaged (cut short: its tensors end past the "
+                                      "end of the file)"]
+    weights.write_bytes(b"garbage!" * 4)
+    assert "damaged (cut short inside its header)" in read_run(run).problems[0]
+    weights.write_bytes(b"")
+    assert read_run(run).status == "incomplete"

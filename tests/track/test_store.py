@@ -23,6 +23,7 @@ import pytest
 from deepscope.errors import UserError
 from deepscope.track.runinfo import read_run
 from deepscope.track.store import RunStore
+from tests.conftest import EMPTY_SAFETENSORS
 
 WRITERS = 4
 WRITE_SECONDS = 60.0  # the issue asks for a full minute of four writers at once
@@ -45,7 +46,7 @@ def make_run(root: Path, name: str, *, accuracy: float | None = 0.9, optimizer: 
     (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     if model:
         (run / "model" / "model.json").write_text(json.dumps({"outputs": {"label": {"type": "category"}}}))
-        (run / "model" / "weights.safetensors").write_bytes(b"weights")
+        (run / "model" / "weights.safetensors").write_bytes(EMPTY_SAFETENSORS)
         (run / "checkpoints").mkdir()
         (run / "checkpoints" / "last.safetensors").write_bytes(b"checkpoint")
     return run
@@ -406,7 +407,7 @@ def test_store_logger_logs_each_epoch(tmp_path):
     (run / "env.json").write_text(json.dumps({"started": "2026-11-30T10:00:00+0000"}))
     (run / "model").mkdir()
     (run / "model" / "model.json").write_text(json.dumps({"outputs": {"label": {"type": "category"}}}))
-    (run / "model" / "weights.safetensors").write_bytes(b"weights")
+    (run / "model" / "weights.safetensors").write_bytes(EMPTY_SAFETENSORS)
     with open(run / "metrics.jsonl", "a") as handle:
         handle.write(json.dumps({"split": "test", "accuracy": 0.75}) + "\n")
     logger.finish()  # the whole folder recorded: finished, with its final evaluation and files

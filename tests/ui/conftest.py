@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from tests.conftest import EMPTY_SAFETENSORS
 
 CONFIG = "data:\n  source: digits\nmodel:\n  encoder: cnn\ntrain:\n  epochs: {epochs}\n  optimizer:\n    name: adam\n    lr: {lr}\n"
 
@@ -29,7 +30,7 @@ def write_run(root: Path, name: str, *, lr: float = 0.01, val_loss: list[float] 
     (run / "metrics.jsonl").write_text(text + ('{"epoch": 9, "train.lo' if cut_short else ""))
     if model:
         (run / "model" / "model.json").write_text(json.dumps({"format": 1, "outputs": {"label": {"type": "category"}}}))
-        (run / "model" / "weights.safetensors").write_bytes(b"not really weights")
+        (run / "model" / "weights.safetensors").write_bytes(EMPTY_SAFETENSORS)
     else:  # written an hour ago, so the run is not taken to be still training
         old = time.time() - 3600
         for path in [*run.rglob("*"), run]:

@@ -85,6 +85,8 @@ def read_run(path: str | Path) -> RunInfo:
     _read_metrics(info)
     info.modified = max((p.stat().st_mtime for p in _existing(folder)), default=folder.stat().st_mtime)
     weights = folder / "model" / "weights.safetensors"
+    if weights.exists() and (damage := _damaged_weights(weights)):
+        info.problems.append(f"model/weights.safetensors is damaged ({damage})")
     if info.model and weights.exists() and not info.problems:
         info.status = "finished"
     elif not info.model and time.time() - info.modified < RUNNING_FOR and (folder / "metrics.jsonl").exists():
@@ -163,6 +165,28 @@ def _read_metrics(info: RunInfo) -> None:
             info.finals[str(row["split"])] = {k: v for k, v in row.items() if k != "split"}
         else:
             info.epochs.append(row)
+
+
+def _damaged_weights(path: Path) -> str | None:
+    """Why a safetensors file cannot be whole, from its header alone (8-byte length, JSON, data offsets): a
+    cheap check that catches a file cut short or overwritten, without loading a tensor."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+        if len(head) < 8:
+            return "shorter than its header"
+        length = int.from_bytes(head, "little")
+        if length > size - 8:
+            return "cut short inside its header"
+        try:
+            header = json.loads(handle.read(length))
+        except ValueError:
+            return "its header is not JSON"
+    ends = [t["data_offsets"][1] for k, t in header.items() if k != "__metadata__" and isinstance(t, dict)
+            and isinstance(t.get("data_offsets"), list) and len(t["data_offsets"]) == 2]
+    if not isinstance(header, dict) or 8 + length + max(ends, default=0) > size:
+        return "cut short: its tensors end past the end of the file"
+    return None
 
 
 def _existing(folder: Path) -> list[Path]:
