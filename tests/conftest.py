@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import torch
@@ -40,3 +43,25 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 # a valid safetensors file holding no tensor (8-byte header length, then the JSON header "{}"): fake run folders
 EMPTY_SAFETENSORS = (2).to_bytes(8, "little") + b"{}"
+
+
+@pytest.fixture
+def deepscope_in_process(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> Callable[..., subprocess.CompletedProcess]:
+    """`deepscope ARGS...` through the same `main()`, in this process: for the many small error cases, where a
+    fresh interpreter would spend seconds importing torch for each."""
+    from deepscope.cli.main import main
+
+    def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        monkeypatch.setattr(sys, "argv", ["deepscope", *args])
+        capsys.readouterr()
+        try:
+            main()
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out.out, out.err)
+
+    return run

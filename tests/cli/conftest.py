@@ -31,25 +31,3 @@ def trained_digits_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         {"run.root": str(root)}, progress=False,
     )
     return run.dir
-
-
-@pytest.fixture
-def deepscope_in_process(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> Callable[..., subprocess.CompletedProcess]:
-    """`deepscope ARGS...` through the same `main()`, in this process: for the many small error cases, where a
-    fresh interpreter would spend seconds importing torch for each."""
-    from deepscope.cli.main import main
-
-    def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-        if cwd is not None:
-            monkeypatch.chdir(cwd)
-        monkeypatch.setattr(sys, "argv", ["deepscope", *args])
-        capsys.readouterr()
-        try:
-            main()
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-        out = capsys.readouterr()
-        return subprocess.CompletedProcess(args, code, out.out, out.err)
-
-    return run

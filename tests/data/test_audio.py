@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -279,26 +277,7 @@ def test_fsdd_reader_splits_by_repetition_and_skips_bad_members(tmp_path, monkey
 # ---- through the command line ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def deepscope_cli(capsys, monkeypatch):
-    """`deepscope ARGS...` through the CLI's `main()` in this process (a fresh interpreter costs seconds)."""
-    from deepscope.cli.main import main
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        monkeypatch.setattr(sys, "argv", ["deepscope", *args])
-        capsys.readouterr()
-        try:
-            main()
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-        out = capsys.readouterr()
-        return subprocess.CompletedProcess(args, code, out.out, out.err)
-
-    return run
-
-
-def test_train_skips_a_bad_wav_and_predict_refuses_one(tmp_path, monkeypatch, caplog, deepscope_cli):
+def test_train_skips_a_bad_wav_and_predict_refuses_one(tmp_path, monkeypatch, caplog, deepscope_in_process):
     folder = class_folders(tmp_path / "speech", per_class=10)
     truncated = folder / "low" / "cut.wav"
     write_wav(truncated, tone_frames(300, 0.2))
@@ -311,7 +290,7 @@ def test_train_skips_a_bad_wav_and_predict_refuses_one(tmp_path, monkeypatch, ca
     )
     monkeypatch.chdir(tmp_path)
     with caplog.at_level(logging.WARNING, logger="deepscope"):
-        result = deepscope_cli("train", "config.yaml")
+        result = deepscope_in_process("train", "config.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "cut.wav: truncated" in caplog.text and "skipped" in caplog.text  # one bad file does not stop training
     run = next((tmp_path / "runs").glob("speech-*"))
@@ -320,12 +299,12 @@ def test_train_skips_a_bad_wav_and_predict_refuses_one(tmp_path, monkeypatch, ca
     good = write_wav(tmp_path / "new_high.wav", tone_frames(1500, 0.15, seed=99))
     assert ds.load(run).predict({"audio": [str(good)]})[0]["label"] == "high"
     assert ds.load(run).predict(good)[0]["label"] == "high"  # a one-input model takes the bare path
-    result = deepscope_cli("predict", str(run), str(truncated))  # a bad file given to predict is an error
+    result = deepscope_in_process("predict", str(run), str(truncated))  # a bad file given to predict is an error
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "cut.wav: truncated" in result.stderr and "again" in result.stderr
     from tests.data.test_wav import pcm_format, riff  # a 32-bit float WAV: not PCM
 
     (tmp_path / "float.wav").write_bytes(riff(pcm_format(tag=3, bits=32), np.zeros(800, np.float32).tobytes()))
-    result = deepscope_cli("predict", str(run), str(tmp_path / "float.wav"))
+    result = deepscope_in_process("predict", str(run), str(tmp_path / "float.wav"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "IEEE float" in result.stderr and "pcm_s16le" in result.stderr

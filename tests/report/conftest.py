@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
@@ -56,19 +55,10 @@ def page() -> type[ReportPage]:
 
 
 @pytest.fixture
-def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> Callable[..., tuple[int, str]]:
+def run_cli(deepscope_in_process: Callable[..., Any]) -> Callable[..., tuple[int, str]]:
     """`deepscope ARGS...` through main() in this process: (exit code, stdout + stderr)."""
-    from deepscope.cli.main import main
-
     def run(*args: str | Path) -> tuple[int, str]:
-        monkeypatch.setattr(sys, "argv", ["deepscope", *map(str, args)])
-        capsys.readouterr()
-        try:
-            main()
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-        out = capsys.readouterr()
-        return code, out.out + out.err
+        result = deepscope_in_process(*map(str, args))
+        return result.returncode, result.stdout + result.stderr
 
     return run

@@ -75,36 +75,31 @@ def _evidence_value(value: Any) -> Any:
 
 
 def gradient_plot(samples: list[dict[str, Any]]) -> str:
-    series = _by_layer(samples, "layers", "grad_norm")
-    if not series:
-        return ""
-    names = thin(list(series), MAX_LINES)
-    plot = Plot(WIDE, 3.4)
-    with plot as ax:
-        for name in names:
-            points = [(s, v) for s, v in series[name] if v > 0]
-            if points:
-                line(ax, *zip(*points), label=_short(name), linewidth=1.2)
-        ax.set_yscale("log")
-        ax.set_xlabel("step")
-        ax.set_ylabel("gradient norm")
-        whole_numbers(ax)
-        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
-    return plot.svg
+    return _layer_plot(samples, "layers", "grad_norm", "gradient norm", height=3.4, log=True)
 
 
 def dead_plot(samples: list[dict[str, Any]]) -> str:
-    series = _by_layer(samples, "activations", "dead")
+    return _layer_plot(samples, "activations", "dead", "dead fraction", height=2.8)
+
+
+def _layer_plot(samples: list[dict[str, Any]], group: str, key: str, label: str, *, height: float,
+                log: bool = False) -> str:
+    """One line per layer (at most MAX_LINES, spread over the depth) of a measurement over the sampled steps."""
+    series = _by_layer(samples, group, key)
     if not series:
         return ""
-    names = thin(list(series), MAX_LINES)
-    plot = Plot(WIDE, 2.8)
+    plot = Plot(WIDE, height)
     with plot as ax:
-        for name in names:
-            line(ax, *zip(*series[name]), label=_short(name), linewidth=1.2)
-        ax.set_ylim(-0.02, 1.02)
+        for name in thin(list(series), MAX_LINES):
+            points = [(s, v) for s, v in series[name] if v > 0] if log else series[name]  # log: zeros cannot show
+            if points:
+                line(ax, *zip(*points), label=_short(name), linewidth=1.2)
+        if log:
+            ax.set_yscale("log")
+        else:
+            ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("step")
-        ax.set_ylabel("dead fraction")
+        ax.set_ylabel(label)
         whole_numbers(ax)
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
     return plot.svg
