@@ -23,7 +23,9 @@ import pytest
 from deepscope.errors import UserError
 from deepscope.track.runinfo import read_run
 from deepscope.track.store import RunStore
-from tests.conftest import EMPTY_SAFETENSORS
+
+# (as in tests/conftest.py; this file also runs as a script, the writer processes, where `tests` is not importable)
+EMPTY_SAFETENSORS = (2).to_bytes(8, "little") + b"{}"
 
 WRITERS = 4
 WRITE_SECONDS = 60.0  # the issue asks for a full minute of four writers at once
