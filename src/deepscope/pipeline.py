@@ -172,7 +172,8 @@ def trainer_from_config(config: Config, run_dir: RunDir, *, progress: bool = Tru
     if config.run.tensorboard:
         callbacks.append(TensorBoard(run_dir.path / "tensorboard"))
     # the run store sits beside the run folders of the root (`deepscope runs`, `deepscope ui`)
-    store = StoreLogger(Path(config.run.root) / "runs.sqlite", run_dir.path, config=config.model_dump(mode="json"))
+    store = StoreLogger(Path(config.run.root) / "runs.sqlite", run_dir.path, config=config.model_dump(mode="json"),
+                        tags=config.run.tags)
     # the checkpoint goes last, so it saves every other callback's updated state
     callbacks += [MetricsLogger(run_dir.metrics), store, ModelCheckpoint(run_dir.checkpoints, every_steps=t.checkpoint_every)]
     return Trainer(callbacks=callbacks, **trainer_options(config))

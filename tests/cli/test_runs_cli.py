@@ -197,3 +197,29 @@ def test_a_diverged_run_shows_nan_and_its_json_stays_strict(deepscope_in_process
     result = deepscope_in_process("runs", "show", "diverged", "--root", str(tmp_path / "runs"), "--json")
     shown = json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"{name} in JSON output"))
     assert shown["metrics"]["train.loss"] is None and shown["series"]["train.loss"][-1] == [4, None]
+
+
+def test_tags_set_from_the_cli_filter_runs_and_survive_a_reindex(deepscope_in_process, root):
+    result = deepscope_in_process("runs", "tag", "adam-1", "group=baseline", "note=first try", "--root", str(root))
+    assert result.returncode == 0, result.stderr
+    assert "adam-1: group=baseline, note=first try" in result.stdout
+    assert [r["name"] for r in listed(deepscope_in_process, "--root", str(root), "--where", "tag:group=baseline")] == [
+        "adam-1"]
+    assert json.loads((root / "adam-1" / "tags.json").read_text()) == {"group": "baseline", "note": "first try"}
+    assert deepscope_in_process("runs", "tag", "adam-1", "note=", "--root", str(root)).stdout.strip() == (
+        "adam-1: group=baseline")
+    (root / "runs.sqlite").unlink()  # the store is rebuilt from the folders, tags included
+    assert listed(deepscope_in_process, "--root", str(root), "--where", "tag:group=baseline")[0]["tags"] == {
+        "group": "baseline"}
+    assert_one_line_error(deepscope_in_process("runs", "tag", "adam-1", "group", "--root", str(root)), "KEY=VALUE")
+
+
+def test_tags_from_the_config_reach_the_store(tmp_path):
+    import deepscope as ds
+    from deepscope.track.store import RunStore
+
+    ds.train({"data": {"source": "digits"}, "model": {"encoder": {"name": "mlp", "hidden": [16]}},
+              "train": {"epochs": 1}, "diagnose": False,
+              "run": {"root": str(tmp_path), "report": False, "tags": {"group": "sweep-1"}}}, progress=False)
+    rows = RunStore.for_root(tmp_path).runs(where=["tag:group=sweep-1"])
+    assert len(rows) == 1 and rows[0]["status"] == "finished" and rows[0]["tags"] == {"group": "sweep-1"}

@@ -162,6 +162,25 @@ def delete(
 
 
 @runs_app.command()
+def tag(
+    run: Annotated[str, typer.Argument(metavar="RUN", help="a run's name, or its folder")],
+    tags: Annotated[list[str], typer.Argument(metavar="KEY=VALUE...", help="tags to set; KEY= removes one")],
+    root: Root = Path("runs"),
+) -> None:
+    """Set or remove tags of a run (filter with --where tag:KEY=VALUE); kept in the run folder's tags.json."""
+    changes: dict[str, str | None] = {}
+    for item in tags:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"tag {item!r}: write KEY=VALUE (e.g. group=baseline), or KEY= to remove a tag")
+        changes[key.strip()] = value.strip() or None
+    store, row = find_run(run, root)
+    store.set_tags(row["path"], changes)
+    current = store.require_run(row["name"])["tags"]
+    typer.echo(f"{row['name']}: " + (", ".join(f"{k}={v}" for k, v in current.items()) or "no tags"))
+
+
+@runs_app.command()
 def reindex(root: Root = Path("runs")) -> None:
     """Rebuild the store from the run folders (they are the source of truth)."""
     store = open_store(root)

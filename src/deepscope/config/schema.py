@@ -205,6 +205,8 @@ class RunConfig(Section):
     name: str | None = None
     tensorboard: bool = Field(False, description="also write TensorBoard event files to RUN_DIR/tensorboard/")
     report: bool = Field(True, description="write RUN_DIR/report.html at the end of training")
+    tags: dict[str, str] = Field(default_factory=dict, description="labels for the run store: runs list --where "
+                                                                   "tag:KEY=VALUE")
 
 
 class Config(Section):

@@ -24,9 +24,10 @@ log = logging.getLogger("deepscope")
 
 class StoreLogger(Callback):
     def __init__(self, store_path: str | Path, run_dir: str | Path, config: dict[str, Any] | None = None,
-                 timeout: float = 5.0):
+                 timeout: float = 5.0, tags: dict[str, str] | None = None):
         self.store_path, self.run_dir = Path(store_path), Path(run_dir)
         self.config = config  # None: read from the run folder's config.yaml at fit start
+        self.tags = dict(tags or {})
         self.timeout = timeout  # seconds to wait for a store another process holds locked
         self.failed = False
         self._store: Any = None
@@ -38,6 +39,8 @@ class StoreLogger(Callback):
 
         def start(store: Any) -> None:
             store.start_run(self.run_dir, self._config())
+            if self.tags:
+                store.set_tags(self.run_dir, self.tags)
             for row in trainer.history:  # a resume: the epochs kept from the checkpoint, as metrics.jsonl has them
                 self._log(store, row, step=int(row.get("epoch", 0)))
         self._call(start)
