@@ -40,3 +40,13 @@ def test_mnist_cnn_is_healthy(tmp_path, data_dir):
     run = ds.train(EXAMPLES / "mnist.yaml", {"run.root": str(tmp_path), "data.split.val": 0.1}, progress=False)
     assert run.metrics["test"]["accuracy"] > 0.98
     assert_healthy(run)
+
+
+def test_a_one_cycle_schedule_annealing_to_zero_is_not_a_learning_rate_too_low(tmp_path):
+    """One epoch of 12 steps: the only sampled step falls where one-cycle has annealed the rate to ~0; the
+    updates there are tiny by design, and the configured rate is not to blame."""
+    run = ds.train({"data": {"source": "digits"}, "model": {"encoder": "cnn"}, "train": {"epochs": 1},
+                    "run": {"root": str(tmp_path), "report": False}}, progress=False)
+    samples = load_diagnosis(run.dir / "diagnosis.json")[1].samples
+    assert samples and all(s["lr"] < 0.1 * run.config.train.optimizer.lr for s in samples)  # the case at hand
+    assert "lr_too_low" not in {f.code for f in run.diagnosis}

@@ -98,6 +98,10 @@ def whole_numbers(ax: Any) -> None:
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    low, high = ax.get_xlim()
+    if high - low < 2:  # one epoch: a range with no whole number inside would get fractional ticks anyway
+        middle = round((low + high) / 2)
+        ax.set_xlim(middle - 1, middle + 1)
 
 
 def _style(ax: Any) -> None:

@@ -13,19 +13,22 @@ from deepscope.diagnose.series import fmt, healthy_samples, initial_loss, layer_
 TOO_SMALL = 1e-5
 TOO_LARGE = 1e-1
 HARDLY_MOVED = 0.9  # final training loss still this fraction of the initial loss
+NEAR_PEAK = 0.1  # judge "too low" only on steps whose scheduled rate was at least this share of the configured one
 
 
 @DETECTORS.register("learning_rate")
 def learning_rate(record: Record) -> list[Finding]:
     samples = healthy_samples(record)
+    lr = record.task.get("lr")
+    # a schedule anneals the rate towards 0 (one-cycle ends at 1e-4 of its peak): small updates there are by design
+    at_rate = [s for s in samples if not lr or (s.get("lr") or 0) >= NEAR_PEAK * lr]
     # the layer that moves most: when gradients vanish the early layers stand still whatever the rate
-    per_layer = layer_medians(samples, "update_ratio")
+    per_layer = layer_medians(at_rate, "update_ratio")
     ratio = max(per_layer.values()) if per_layer else None
     train = record.series("train.loss")
     start = initial_loss(record)
     if not ratio or not train or not start:  # 0: no layer moves at all, so no gradient reaches them (dead units)
         return []
-    lr = record.task.get("lr")
     if ratio < TOO_SMALL and train[-1] >= HARDLY_MOVED * start:
         return [_too_low(ratio, lr, start, train[-1])]
     early = median([layer["update_ratio"] for s in samples[: max(3, len(samples) // 10)] for layer in s["layers"]
