@@ -247,7 +247,8 @@ def write_plot(store: "RunStore", rows: list[dict[str, Any]], metric: str, path:
     """A line per run of the metric over epochs (or, for a final-only metric, a bar per run); returns the runs
     without it."""
     from matplotlib.figure import Figure  # a figure without pyplot: no GUI backend, nothing global
-    from matplotlib.ticker import MaxNLocator
+
+    from deepscope.report.plots import whole_numbers
 
     figure = Figure(figsize=(8, 4.5), layout="constrained")
     axes = figure.add_subplot()
@@ -257,7 +258,7 @@ def write_plot(store: "RunStore", rows: list[dict[str, Any]], metric: str, path:
             if points:
                 axes.plot(*zip(*points), marker="o" if len(points) < 30 else None, markersize=3, label=name)
         axes.set_xlabel("epoch")
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        whole_numbers(axes)
         missing = [name for name, points in series.items() if not points]
     else:
         shown = [r for r in rows if metric in r["metrics"]]
@@ -292,6 +293,8 @@ def fmt(value: Any) -> str:
         return ""
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return str(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 1000:  # counts come back from SQLite as REAL
+        value = int(value)
     return f"{value:,}" if isinstance(value, int) else f"{value:.4g}"
 
 

@@ -76,10 +76,15 @@ function varyingParams(runs) {
   const varying = [];
   for (const key of keys) {
     if (key.startsWith("run.")) continue;
-    const values = new Set(runs.map(r => JSON.stringify((r.params || {})[key] ?? null)));
+    const raw = runs.map(r => (r.params || {})[key] ?? null);
+    if (raw.some(v => v !== null && typeof v === "object")) continue;  // an empty section ({}), not a setting
+    const values = new Set(raw.map(v => JSON.stringify(v)));
     if (values.size > 1 && [...values].every(v => v.length <= 40)) varying.push(key);
   }
-  return varying.sort((a, b) => a.split(".").length - b.split(".").length || a.localeCompare(b));
+  // training settings are what people sweep; then the model's; then the data's
+  const section = key => { const i = ["train.", "model.", "data."].findIndex(p => key.startsWith(p)); return i < 0 ? 3 : i; };
+  return varying.sort((a, b) => section(a) - section(b) || a.split(".").length - b.split(".").length ||
+                                a.localeCompare(b));
 }
 function allColumns() {
   return [{key: "name", label: "run", get: r => r.name},
@@ -320,10 +325,12 @@ function drawChart(curves, metric) {
   chart.innerHTML = parts.join("") + '<ul class="legend">' + legend.join("") + "</ul>";
 }
 function settings(name) {
-  // what sets this run apart from the others in the table (e.g. optimizer.lr=0.001)
+  // what sets this run apart from the other runs in the chart (e.g. optimizer.lr=0.001)
   const run = state.runs.find(r => r.name === name);
+  const compared = state.selected.map(n => state.runs.find(r => r.name === n)).filter(Boolean);
   if (!run) return "";
-  return state.columns.filter(c => c.kind === "param").map(c => c.label + "=" + fmt(c.get(run))).join(" ");
+  return varyingParams(compared).slice(0, 3)
+    .map(key => key.split(".").slice(-2).join(".") + "=" + fmt((run.params || {})[key])).join(" ");
 }
 function best(metric, points) {
   const values = points.map(p => p[1]);
