@@ -27,7 +27,6 @@ has no step. NaN is stored as NULL by SQLite and read back as NaN.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 import math
 import os
@@ -39,7 +38,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
 from deepscope.errors import UserError
-from deepscope.track.runinfo import FILES, RunInfo, find_runs, flatten, read_run
+from deepscope.track.runinfo import RunInfo, find_runs
+from deepscope.track.store_rows import folder_artefacts, folder_signature, folder_tags, metric_rows, read_folder
 from deepscope.track.store_query import as_number, check_key, lookup, matches, parse_where, sorted_rows
 from deepscope.track.store_schema import MIGRATIONS, schema_version
 
@@ -51,8 +51,6 @@ TIMEOUT = 10.0  # seconds SQLite waits for another writer's lock before a statem
 RETRIES = 8  # attempts after a "locked" failure, waiting BACKOFF * 2**n seconds (jittered, at most MAX_BACKOFF)
 BACKOFF = 0.02
 MAX_BACKOFF = 2.0
-MAX_ARTEFACTS = 500  # files listed per run: a folder of thousands of checkpoints is not a table's business
-SIGNED_FILES = (*FILES, "model/weights.safetensors", "tags.json")  # a change to any of these re-reads a run
 
 
 # --- the store ---------------------------------------------------------------------------------------------------
@@ -95,7 +93,7 @@ class RunStore:
     def record_run(self, info: RunInfo) -> None:
         """Put what a run folder holds into the store: run, params, per-epoch and final metrics, artefacts, tags
         (replacing what the store had for it)."""
-        signature, artefacts = _signature(info.path), _artefacts(info.path)
+        signature, artefacts = folder_signature(info.path), folder_artefacts(info.path)
         self._write(lambda con: self._record(con, info, signature, artefacts))
 
     def start_run(self, run_dir: str | Path, config: dict[str, Any]) -> None:
@@ -178,9 +176,9 @@ class RunStore:
             path, signature, status, deleted = known.get(folder.name, (None, None, None, 0))
             if deleted:
                 continue
-            if path != str(folder.resolve()) or signature != _signature(folder) or status == "running":
+            if path != str(folder.resolve()) or signature != folder_signature(folder) or status == "running":
                 stale.append(folder)
-        infos = [_read_folder(f) for f in stale]
+        infos = [read_folder(f) for f in stale]
         vanished = [name for name, (path, *_) in known.items() if not Path(path).exists()]
         if infos or vanished:
             self._write(lambda con: self._replace(con, infos, vanished))
@@ -194,7 +192,7 @@ class RunStore:
         for (path,) in self._read(lambda con: con.execute("SELECT path FROM runs").fetchall()):
             if Path(path).is_dir() and Path(path) not in folders:
                 folders[Path(path)] = Path(path)
-        infos = [_read_folder(f) for f in folders.values()]
+        infos = [read_folder(f) for f in folders.values()]
         keep = {info.name for info, _, _ in infos}
 
         def work(con: sqlite3.Connection) -> None:
@@ -272,9 +270,9 @@ class RunStore:
         for table in ("metrics", "latest", "artefacts"):
             con.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
         con.executemany("INSERT OR REPLACE INTO metrics (run_id, step, epoch, name, value) VALUES (?, ?, ?, ?, ?)",
-                        [(run_id, *row) for row in _metric_rows(info, steps)])
+                        [(run_id, *row) for row in metric_rows(info, steps)])
         con.executemany("INSERT INTO artefacts VALUES (?, ?, ?, ?)", [(run_id, *a) for a in artefacts])
-        tags = _folder_tags(info.path)
+        tags = folder_tags(info.path)
         if tags is not None:  # no tags.json: keep the store's
             con.execute("DELETE FROM tags WHERE run_id = ?", (run_id,))
             con.executemany("INSERT INTO tags VALUES (?, ?, ?)", [(run_id, k, v) for k, v in tags.items()])
@@ -437,71 +435,3 @@ class RunStore:
 def _locked(error: sqlite3.OperationalError) -> bool:
     message = str(error).lower()
     return "locked" in message or "busy" in message
-
-
-# --- a run folder's rows -----------------------------------------------------------------------------------------
-def _read_folder(folder: Path) -> tuple[RunInfo, str, list[tuple[str, str, int]]]:
-    signature = _signature(folder)  # before reading: a change made meanwhile is seen at the next sync
-    return read_run(folder), signature, _artefacts(folder)
-
-
-def _metric_rows(info: RunInfo, steps: dict[int, int]) -> list[tuple[int | None, int | None, str, float]]:
-    """(step, epoch, name, value): the per-epoch rows of metrics.jsonl, then the final evaluations (no step)."""
-    rows = []
-    for index, row in enumerate(info.epochs, 1):
-        epoch = row.get("epoch") if isinstance(row.get("epoch"), int) else index
-        rows += [(steps.get(epoch, epoch), epoch, name, number) for name, value in row.items()
-                 if name != "epoch" and (number := as_number(value)) is not None]
-    finals = dict(info.headline())
-    for split, evaluation in info.forecast.items():  # one-step and horizon errors of the model and baselines
-        for key, value in flatten({k: evaluation.get(k) for k in ("one_step", "horizon")}).items():
-            if not key.endswith(".steps") and ".forecast." not in key and as_number(value) is not None:
-                finals[f"forecast.{split}.{key}"] = value
-    return rows + [(None, None, name, float(value)) for name, value in finals.items()]
-
-
-def _signature(folder: Path) -> str:
-    """Sizes and modification times of a run's files: it changes whenever the run folder does."""
-    parts = []
-    for name in SIGNED_FILES:
-        try:
-            stat = (folder / name).stat()
-        except OSError:
-            continue
-        parts.append(f"{name}:{stat.st_size}:{stat.st_mtime_ns}")
-    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:20]
-
-
-def _artefacts(folder: Path) -> list[tuple[str, str, int]]:
-    """(relative path, kind, bytes) of the files in a run folder, temporary files left out."""
-    found = []
-    for directory, subfolders, files in os.walk(folder):
-        subfolders.sort()
-        for name in sorted(files):
-            if name.startswith(".") or len(found) >= MAX_ARTEFACTS:
-                continue
-            path = Path(directory) / name
-            relative = path.relative_to(folder).as_posix()
-            try:
-                found.append((relative, _kind(relative), path.stat().st_size))
-            except OSError:
-                continue  # removed while listed
-    return found
-
-
-def _kind(relative: str) -> str:
-    kinds = {"config.yaml": "config", "env.json": "environment", "metrics.jsonl": "metrics",
-             "model/model.json": "model", "model/weights.safetensors": "weights", "diagnosis.json": "diagnosis",
-             "report.html": "report", "tags.json": "tags"}
-    if relative in kinds:
-        return kinds[relative]
-    return "checkpoint" if relative.startswith("checkpoints/") else "file"
-
-
-def _folder_tags(folder: Path) -> dict[str, str] | None:
-    # tags.json is written by set_tags; a damaged one is ignored (the store's tags are kept)
-    try:
-        tags = json.loads((folder / "tags.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else None
