@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -54,3 +55,5 @@ def test_demo_trains_and_reports(tmp_path, deepscope):
     assert "accuracy" in result.stdout and "run directory:" in result.stdout
     accuracy = float(next(line for line in result.stdout.splitlines() if line.strip().startswith("accuracy")).split()[-1])
     assert accuracy > 0.95
+    report = next(line for line in result.stdout.splitlines() if line.startswith("report: ")).split()[1]
+    assert Path(report).is_file() and Path(report).parent.parent == tmp_path / "runs"

@@ -25,4 +25,6 @@ def demo(root: Path = typer.Option(Path("runs"), help="folder for the run direct
     run = run_training(DEMO_CONFIG, {"run.root": str(root)})
     print_metrics(run.metrics)
     typer.echo(f"run directory: {run.dir}")
-    typer.echo(f"next: deepscope predict {run.dir} <image.png>   or   deepscope diagnose {run.dir}")
+    typer.echo(f"report: {run.dir / 'report.html'} (open it in a browser; it needs no network)")
+    typer.echo(f"next: deepscope predict {run.dir} <image.png>   or   deepscope diagnose {run.dir}   or   "
+               "deepscope ui (every run in a local dashboard)")
