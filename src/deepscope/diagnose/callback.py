@@ -71,10 +71,12 @@ class Diagnostics(Callback):
         batch = next(trainer.train_data.batches(min(INITIAL_LOSS_EXAMPLES, len(trainer.train_data)), shuffle=False))
         was_training = model.training
         model.eval()  # no dropout draws and no batch-norm updates: training follows the same path as without us
-        with trainer.precision.autocast():
-            loss, outputs = trainer.task.forward_loss(model, batch)
-        _count_classes(self.record.task["outputs"], outputs)
-        loss.backward()
+        # cuDNN's RNN kernels refuse a backward pass in eval mode; the plain kernels compute the same gradient
+        with torch.backends.cudnn.flags(enabled=False):
+            with trainer.precision.autocast():
+                loss, outputs = trainer.task.forward_loss(model, batch)
+            _count_classes(self.record.task["outputs"], outputs)
+            loss.backward()
         grad_norm = self.weights.measure()["total"]
         model.zero_grad(set_to_none=True)
         model.train(was_training)
@@ -230,6 +232,8 @@ def _calibration(model: nn.Module, data: Any, split: str) -> dict[str, Any]:
         return {}
     was_training = model.training
     model.eval()
+    device = next(model.parameters()).device
+    data = data if data.device == device else data.to(device)  # the pipeline's splits stay on the CPU
     logits, targets = [], []
     for batch in data.batches(1024):
         logits.append(model(batch)[name].float())
