@@ -25,14 +25,14 @@ from deepscope.config.loading import load_config  # noqa: E402
 from deepscope.data.prepare import prepare_data  # noqa: E402
 from deepscope.diagnose.callback import Diagnostics  # noqa: E402
 from deepscope.models.builder import build_model  # noqa: E402
-from deepscope.serve.predictor import model_description  # noqa: E402
+from deepscope.data.features import describe_features  # noqa: E402
 from deepscope.training.trainer import Trainer, seed_everything  # noqa: E402
 
 
 def examples_per_second(config, data, *, diagnostics: bool) -> tuple[float, int]:
     seed_everything(0)
-    model = build_model(config.model.model_dump(mode="json", exclude_none=True), model_description(data.inputs),
-                        model_description(data.outputs))
+    model = build_model(config.model.model_dump(mode="json", exclude_none=True), describe_features(data.inputs),
+                        describe_features(data.outputs))
     t = config.train
     callback = Diagnostics(console=Console(file=io.StringIO()))  # live, as in `deepscope train`, printing nowhere
     trainer = Trainer(epochs=t.epochs, batch_size=t.batch_size, optimizer=t.optimizer.model_dump(exclude_none=True),

@@ -182,7 +182,6 @@ def test_accumulators_are_tensors_and_compute_returns_python_values():
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_update_does_not_sync_on_cuda():
     logits, target = classification_data()
     binary_logits, binary_target = binary_data()
@@ -205,3 +204,33 @@ def test_update_does_not_sync_on_cuda():
 
 def test_docstring_examples_run():
     assert doctest.testmod(metrics_module, extraglobs={"torch": torch}).failed == 0
+
+
+def test_every_metric_declares_the_direction_of_each_score_it_reports():
+    """One table of directions, read by early stopping, checkpoints, the plateau schedule, learning curves and the
+    dashboard: every score a metric computes has one, and non-scores have none."""
+    from deepscope.metrics import DIRECTIONS, METRICS, ForecastMetrics, direction
+
+    values = {ClassificationMetrics: (torch.tensor([[2.0, 0.0, 1.0]] * 8), torch.tensor([0, 1, 2, 0, 0, 1, 2, 0])),
+              BinaryMetrics: (torch.tensor([1.0, -1.0, 0.5, -2.0]), torch.tensor([1.0, 0.0, 0.0, 1.0])),
+              RegressionMetrics: (torch.tensor([1.0, 2.0]), torch.tensor([1.5, 2.5])),
+              ForecastMetrics: (torch.tensor([[1.0, 2.0]]), torch.tensor([[1.5, 2.5]]))}
+    assert set(values) == set(METRICS)
+    for cls, (output, target) in values.items():
+        metric = cls(3) if cls is ClassificationMetrics else cls()
+        metric.update(output, target)
+        for name, value in metric.compute().items():
+            if isinstance(value, float):
+                assert direction(f"val.{name}") in ("min", "max"), f"{cls.__name__}.{name} declares no direction"
+            else:
+                assert direction(name) is None or name not in DIRECTIONS, name
+    assert direction("val.loss") == direction("test.price.mae") == direction("smape") == "min"
+    assert direction("val.label.accuracy") == direction("top3_accuracy") == direction("r2") == "max"
+    assert direction("lr") is direction("time") is direction("test.n") is None
+
+
+def test_metric_keys_are_plain_for_one_output_and_prefixed_for_several():
+    from deepscope.metrics import metric_key
+
+    assert metric_key("label", "accuracy", 1) == "accuracy"
+    assert metric_key("label", "accuracy", ["label", "price"], split="val") == "val.label.accuracy"

@@ -1,9 +1,13 @@
 """deepscope: deep learning you can see into.
 
     import deepscope as ds
-    run = ds.train("examples/mnist.yaml", overrides={"train.epochs": 2})
-    predictor = ds.load(run.dir)
-    predictor.predict({"image": "digit.png"})
+    run = ds.train("examples/mnist.yaml", overrides={"train.epochs": 2})   # config -> a finished run folder
+    ds.load(run.dir).predict({"image": "digit.png"})                        # raw values in, decoded values out
+    ds.evaluate(run.dir, split="test"); ds.predict(run.dir, "digits/")      # the saved model on data again
+    ds.diagnose(run.dir); ds.report(run.dir)                                # findings; RUN/report.html
+    ds.lr_find("examples/mnist.yaml"); ds.learning_curve("examples/breastmnist.yaml")
+    ds.runs.list_runs("runs", sort="test.accuracy")                         # the run store
+    ds.Trainer(epochs=3, loss="cross_entropy").fit(any_module, (x, y))      # any torch.nn.Module
 """
 
 from __future__ import annotations
@@ -15,11 +19,21 @@ __version__ = "0.1.0"
 
 from deepscope.errors import ConfigError, DataError, UserError  # noqa: E402
 
-# imported on first use, so `import deepscope` (and the CLI's --help) stays fast
+# imported on first use, so `import deepscope` (and the CLI's --help) stays fast; None: the module itself
 _LAZY = {
-    "train": ("deepscope.pipeline", "train"),
-    "load": ("deepscope.pipeline", "load"),
-    "Run": ("deepscope.pipeline", "Run"),
+    "train": ("deepscope.run.train", "train"),
+    "Run": ("deepscope.run.train", "Run"),
+    "load": ("deepscope.models.predictor", "load"),
+    "Predictor": ("deepscope.models.predictor", "Predictor"),
+    "evaluate": ("deepscope.run.evaluate", "evaluate"),
+    "predict": ("deepscope.run.predict", "predict"),
+    "report": ("deepscope.report", None),  # callable: deepscope.report(run) writes RUN/report.html
+    "diagnose": ("deepscope.diagnose", None),  # callable: deepscope.diagnose(run) reads its findings
+    "lr_find": ("deepscope.run.lr_find", "lr_find"),
+    "learning_curve": ("deepscope.run.learning_curve", "learning_curve"),
+    "runs": ("deepscope.run.runs", None),
+    "datasets": ("deepscope.run.datasets", "datasets"),
+    "ui": ("deepscope.ui", None),  # deepscope.ui.serve(root): the dashboard
     "Trainer": ("deepscope.training.trainer", "Trainer"),
     "callbacks": ("deepscope.callbacks", None),
 }
@@ -35,4 +49,4 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = ["ConfigError", "DataError", "Run", "Trainer", "UserError", "callbacks", "load", "train", "__version__"]
+__all__ = ["ConfigError", "DataError", "UserError", *_LAZY, "__version__"]

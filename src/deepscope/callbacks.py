@@ -6,6 +6,7 @@ from deepscope.training.callbacks import (  # noqa: F401
     CallbackList,
     EarlyStopping,
     ExponentialMovingAverage,
+    LRFinder,
     MetricsLogger,
     ModelCheckpoint,
     ProgressBar,
@@ -13,5 +14,5 @@ from deepscope.training.callbacks import (  # noqa: F401
     TensorBoard,
 )
 
-__all__ = ["Callback", "CallbackList", "Diagnostics", "EarlyStopping", "ExponentialMovingAverage", "MetricsLogger", "ModelCheckpoint", "ProgressBar",
+__all__ = ["Callback", "CallbackList", "Diagnostics", "EarlyStopping", "ExponentialMovingAverage", "LRFinder", "MetricsLogger", "ModelCheckpoint", "ProgressBar",
            "StoreLogger", "TensorBoard"]

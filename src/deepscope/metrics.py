@@ -14,7 +14,8 @@ small accumulator tensors. `compute` copies the accumulators to the host once an
 from __future__ import annotations
 
 import math
-from typing import Any
+import re
+from typing import Any, ClassVar, Collection
 
 import numpy as np
 import torch
@@ -24,7 +25,12 @@ class Metric:
     """The metric contract: `update(output, target)` per batch, `compute()` at the end, `reset()` to reuse.
 
     `update` must not sync with the device; `compute` returns plain Python values (float, int, lists).
+    `directions` says, for each value `compute` reports, whether higher ("max") or lower ("min") is better;
+    values that are not scores (counts, matrices) are left out. Early stopping, checkpoints, the plateau
+    schedule, learning curves and the dashboard all read it through `direction`.
     """
+
+    directions: ClassVar[dict[str, str]] = {}
 
     def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
         raise NotImplementedError
@@ -56,6 +62,9 @@ class ClassificationMetrics(Metric):
     >>> metric.compute()["accuracy"], metric.compute()["top2_accuracy"]
     (0.5, 1.0)
     """
+
+    directions = {"accuracy": "max", "top{k}_accuracy": "max", "precision_macro": "max", "recall_macro": "max",
+                  "f1_macro": "max"}
 
     def __init__(self, num_classes: int, top_k: int = 5):
         if num_classes < 2:
@@ -126,6 +135,8 @@ class BinaryMetrics(Metric):
     (0.5, 0.5, [[1, 1], [1, 1]])
     """
 
+    directions = {"accuracy": "max", "precision": "max", "recall": "max", "f1": "max", "roc_auc": "max"}
+
     def __init__(self, threshold: float = 0.5):
         self.threshold = threshold
         self.reset()
@@ -182,6 +193,8 @@ class RegressionMetrics(Metric):
     (0.6667, 0.8165, 0.75)
     """
 
+    directions = {"mae": "min", "rmse": "min", "r2": "max"}
+
     def __init__(self) -> None:
         self.reset()
 
@@ -221,3 +234,109 @@ class RegressionMetrics(Metric):
             "r2": r2,
             "n": self.n,
         }
+
+
+class ForecastMetrics(Metric):
+    """MAE, RMSE, MAPE and sMAPE (percent) of forecasts in the data's own units, and the MAE of each step ahead.
+
+    MAPE = mean |F - A| / |A| x 100 over the steps where A != 0; sMAPE = mean 2 |F - A| / (|A| + |F|) x 100
+    (0 where both are 0), the M4 competition's definitions. Sums are kept on the device (float64 where it
+    has it), so `update` never syncs.
+
+    >>> metric = ForecastMetrics()
+    >>> metric.update(torch.tensor([[110.0, 90.0]]), torch.tensor([[100.0, 100.0]]))
+    >>> {k: round(v, 3) for k, v in metric.compute().items() if k != "mae_by_step"}
+    {'mae': 10.0, 'rmse': 10.0, 'mape': 10.0, 'smape': 10.025, 'n': 1}
+    """
+
+    directions = {"mae": "min", "rmse": "min", "mape": "min", "smape": "min"}
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.sums: torch.Tensor | None = None  # (5,): Σ|e|, Σe², Σ|e|/|A| (A != 0), count(A != 0), Σ sMAPE terms
+        self.by_step: torch.Tensor | None = None  # (H,): Σ|e| per step ahead
+        self.n = 0  # windows
+        self.count = 0  # values
+
+    def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
+        """output, target: (B, H) (or (B,)) in the data's own units."""
+        if output.shape != target.shape:
+            raise ValueError(f"ForecastMetrics: forecast shape {tuple(output.shape)} != target {tuple(target.shape)}")
+        dtype = torch.float32 if output.device.type == "mps" else torch.float64
+        forecast = output.detach().to(dtype).reshape(output.shape[0], -1)  # (B, H)
+        actual = target.detach().to(dtype).reshape(forecast.shape)
+        error = (forecast - actual).abs()
+        nonzero = actual != 0
+        denominator = actual.abs() + forecast.abs()
+        if self.sums is None:
+            self.sums = torch.zeros(5, dtype=dtype, device=output.device)
+            self.by_step = torch.zeros(forecast.shape[1], dtype=dtype, device=output.device)
+        self.sums += torch.stack([
+            error.sum(), error.square().sum(),
+            torch.where(nonzero, error / actual.abs().clamp(min=1e-300), 0.0).sum(), nonzero.sum().to(dtype),
+            torch.where(denominator > 0, 2 * error / denominator.clamp(min=1e-300), 0.0).sum(),
+        ])
+        self.by_step += error.sum(dim=0)
+        self.n += forecast.shape[0]
+        self.count += forecast.numel()
+
+    def compute(self) -> dict[str, Any]:
+        if self.sums is None or self.count == 0:
+            return {"mae": math.nan, "rmse": math.nan, "mape": math.nan, "smape": math.nan, "n": 0, "mae_by_step": []}
+        abs_error, squared_error, relative, nonzero, symmetric = self.sums.double().cpu().tolist()
+        return {
+            "mae": abs_error / self.count,
+            "rmse": math.sqrt(squared_error / self.count),
+            "mape": 100 * relative / nonzero if nonzero else math.nan,
+            "smape": 100 * symmetric / self.count,
+            "n": self.n,
+            "mae_by_step": (self.by_step.double().cpu() / self.n).tolist(),
+        }
+
+
+# --- what the reported values mean ------------------------------------------------------------------------------
+# values the trainer logs beside the heads' metrics: the loss goes down; the others are not scores
+LOGGED = {"loss": "min", "lr": None, "time": None, "epoch": None, "n": None}
+METRICS = (ClassificationMetrics, BinaryMetrics, RegressionMetrics, ForecastMetrics)
+
+
+def _directions() -> dict[str, str | None]:
+    table: dict[str, str | None] = dict(LOGGED)
+    for metric in METRICS:
+        for name, way in metric.directions.items():
+            if table.get(name, way) != way:
+                raise AssertionError(f"metric {name!r} is declared both {table[name]} and {way}")
+            table[name] = way
+    return table
+
+
+DIRECTIONS = _directions()
+
+
+def direction(key: str) -> str | None:
+    """"min" when lower is better, "max" when higher is, None for values that are not scores (lr, time, n).
+
+    `key` may carry a split and an output (`val.label.accuracy`): the last part decides. A name no metric
+    declares counts as a score that goes up, as accuracy does.
+
+    >>> direction("val.loss"), direction("test.price.mae"), direction("top3_accuracy"), direction("lr")
+    ('min', 'min', 'max', None)
+    """
+    name = key.rsplit(".", 1)[-1]
+    if name in DIRECTIONS:
+        return DIRECTIONS[name]
+    return DIRECTIONS.get(re.sub(r"\d+", "{k}", name), "max")
+
+
+def metric_key(output: str, metric: str, outputs: Collection[str] | int, split: str | None = None) -> str:
+    """The name a metric is logged under: `accuracy` for a model with one output, `label.accuracy` with several,
+    prefixed by the split when one is given (`val.accuracy`).
+
+    >>> metric_key("label", "accuracy", 1, "val"), metric_key("label", "accuracy", ["label", "price"])
+    ('val.accuracy', 'label.accuracy')
+    """
+    count = outputs if isinstance(outputs, int) else len(outputs)
+    name = metric if count <= 1 else f"{output}.{metric}"
+    return f"{split}.{name}" if split else name

@@ -90,7 +90,7 @@ def test_unknown_min_severity(tmp_path, run, deepscope_in_process):
 
 
 def test_rejudge_judges_the_saved_record_not_the_saved_findings(run, monkeypatch):
-    from deepscope.cli.diagnose import read_findings
+    from deepscope.diagnose import read_findings
 
     judge_module = importlib.import_module("deepscope.diagnose.judge")  # the package re-exports judge() by name
 
@@ -138,7 +138,7 @@ def test_garbage_diagnosis(tmp_path, run, deepscope_in_process):
                                      '{"findings": [], "record": "x"}'])
 def test_json_of_the_wrong_shape_is_a_user_error(run, content):
     # in-process: each CLI start costs seconds of imports, and the message is the same path as above
-    from deepscope.cli.diagnose import read_findings
+    from deepscope.diagnose import read_findings
 
     (run / "diagnosis.json").write_text(content)
     with pytest.raises(UserError, match="not a readable diagnosis"):

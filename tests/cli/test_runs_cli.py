@@ -114,7 +114,7 @@ def test_compare_prints_a_table_and_writes_a_plot(deepscope_in_process, root, tm
                      if "│" in line or "┃" in line]
     assert header == ["adam-1", "sgd-1"]
     table = {cells[0]: cells[1:] for cells in rows}
-    assert table["test.accuracy"] == ["0.91", "0.95"] and table["val.loss"] == ["0.3333", "0.5"]
+    assert table["test.accuracy"] == ["0.9100", "0.9500"] and table["val.loss"] == ["0.3333", "0.5000"]
     assert table["train.optimizer.name"] == ["adam", "sgd"] and "data.source" not in table  # params that differ
     assert f"plot of val.loss written to {plot}" in result.stdout
     image = imread(plot)

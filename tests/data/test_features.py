@@ -3,7 +3,7 @@ import pytest
 import torch
 from PIL import Image
 
-from deepscope.data.features import FEATURES, Feature
+from deepscope.data.features import FEATURES, Feature, describe_features
 from deepscope.errors import ConfigError, DataError
 
 
@@ -81,5 +81,37 @@ def test_image_array_of_the_wrong_shape_is_a_clear_error():
 
 
 def test_unknown_feature_option_names_the_place():
-    with pytest.raises(ConfigError, match=r"data.inputs.col: .*normalisation.*options for number: loss, normalization"):
+    with pytest.raises(ConfigError, match=r"data.inputs.col.normalisation: unknown key .*options for number: normalization\)"):
         FEATURES.get("number")("col", {"normalisation": "standard"}, where="data.inputs")
+
+
+def test_an_outputs_head_options_pass_through_and_the_head_checks_them():
+    """Head options (loss settings) are declared once, by the head: the feature passes what it does not know on,
+    and the head names a wrong one with its place."""
+    from deepscope.models.builder import build_model
+
+    feature = FEATURES.get("category")("label", {"label_smoothing": 0.2, "max_categories": 50}, where="data.outputs")
+    assert feature.head_config == {"label_smoothing": 0.2} and feature.options.max_categories == 50
+    feature.fit(["a", "b", "a"])
+    inputs = {"x": {"name": "x", "type": "number", "kind": "tabular"}}
+    model = build_model({}, inputs, describe_features({"label": feature}))
+    assert model.heads["label"].options.label_smoothing == 0.2
+    typo = FEATURES.get("category")("label", {"label_smoothin": 0.2}, where="data.outputs").fit(["a", "b"])
+    with pytest.raises(ConfigError, match=r"data\.outputs\.label\.label_smoothin: unknown key .*"
+                                          r"options for the category head: class_weights, label_smoothing, top_k"):
+        build_model({}, inputs, describe_features({"label": typo}))
+    with pytest.raises(ConfigError, match=r"data\.inputs\.age\.label_smoothing: unknown key"):  # inputs have no head
+        FEATURES.get("number")("age", {"label_smoothing": 0.2}, where="data.inputs")
+
+
+def test_a_regression_head_takes_the_registered_value_losses():
+    from deepscope.models.builder import build_model
+    from deepscope.models.losses import loss_names
+
+    inputs = {"x": {"name": "x", "type": "number", "kind": "tabular"}}
+    price = {"name": "price", "type": "number", "kind": "tabular", "shift": 0.0, "scale": 1.0}
+    assert loss_names("value") == ["huber", "mae", "mse"]
+    model = build_model({}, inputs, {"price": {**price, "head": {"loss": "huber"}}})
+    assert model.heads["price"].loss_function.__name__ == "huber"
+    with pytest.raises(ConfigError, match=r"data\.outputs\.price\.loss: unknown loss 'l2'; choose one of huber, mae, mse"):
+        build_model({}, inputs, {"price": {**price, "head": {"loss": "l2"}}})

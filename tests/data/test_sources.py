@@ -308,3 +308,18 @@ def test_load_source_refuses_a_lone_idx_file(tmp_path):
     path = write_idx(tmp_path / "train-images-idx3-ubyte.gz", np.zeros((1, 2, 2), dtype=np.uint8))
     with pytest.raises(DataError, match="not a whole dataset"):
         load_source(str(path))
+
+
+def test_image_folders_and_prediction_read_the_same_suffixes(tmp_path):
+    """One table of image suffixes: a folder of TIFF and WebP images trains and predicts like one of PNGs."""
+    from deepscope.data.suffixes import IMAGE_SUFFIXES
+    from deepscope.run.predict import FILE_KINDS
+
+    assert {".tif", ".tiff", ".webp", ".png", ".jpg"} <= IMAGE_SUFFIXES and FILE_KINDS["image"] is IMAGE_SUFFIXES
+    rng = np.random.default_rng(0)
+    for label in ("a", "b"):
+        (tmp_path / label).mkdir()
+        for i, suffix in enumerate((".tif", ".webp", ".png")):
+            Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8)).save(tmp_path / label / f"{i}{suffix}")
+    raw = load_image_folder(tmp_path)
+    assert len(raw.splits["train"]["label"]) == 6 and not raw.skipped

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from rich.console import Console
 
+from deepscope.formats import evidence_number
 from deepscope.diagnose.console import (
     format_evidence,
     format_finding,
-    format_number,
     print_new_finding,
     print_summary,
     summary_header,
@@ -83,12 +83,12 @@ def test_wrapped_lines_stay_indented_without_trailing_spaces():
 
 
 def test_numbers_round_to_three_significant_digits():
-    assert format_number(0.312345) == "0.312"
-    assert format_number(1234.5) == "1230"
-    assert format_number(2.0) == "2"
-    assert format_number(0.0001) == "1e-4"
-    assert format_number(1.23456e-7) == "1.23e-7"
-    assert format_number(float("nan")) == "nan"
+    assert evidence_number(0.312345) == "0.312"
+    assert evidence_number(1234.5) == "1230"
+    assert evidence_number(2.0) == "2"
+    assert evidence_number(0.0001) == "1e-4"
+    assert evidence_number(1.23456e-7) == "1.23e-7"
+    assert evidence_number(float("nan")) == "nan"
 
 
 def test_evidence_flattens_dicts_and_shortens_lists():

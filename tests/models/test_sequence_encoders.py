@@ -154,8 +154,8 @@ def test_recurrent_models_get_gradient_clipping_by_default():
     def model(name):
         output = {"y": {"name": "y", "type": "binary", "kind": "tabular"}}
         return build_model({"encoder": {"name": name}}, {"review": TEXT}, output)
-    assert resolve_grad_clip("auto", model("gru")) == 1.0
-    assert resolve_grad_clip("auto", model("cnn1d")) is None
+    assert resolve_grad_clip(None, model("gru")) == 1.0
+    assert resolve_grad_clip(None, model("cnn1d")) is None
 
 
 @pytest.mark.parametrize("name", ["rnn", "lstm", "gru", "cnn1d", "transformer"])

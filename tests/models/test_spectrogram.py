@@ -136,7 +136,6 @@ def test_float32_under_bf16_autocast_and_gradients_reach_the_waveform():
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_runs_on_the_batch_device():
     layer = Spectrogram(description(freq_masks=1, time_masks=1)).cuda()
     waves = torch.randn(4, 4000)

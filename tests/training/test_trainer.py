@@ -182,3 +182,86 @@ def test_recurrent_models_are_clipped_by_default_and_others_are_not():
     dense = Trainer(epochs=1, loss="cross_entropy", device="cpu")
     dense.fit(nn.Sequential(nn.Flatten(), nn.Linear(15, 2)), data)
     assert dense.grad_clip is None
+
+
+def test_predict_calls_a_deepscope_model_with_the_whole_batch_even_with_an_input_column_named_input():
+    """The trainer used to guess the batch layout from a key named "input" and passed that tensor alone."""
+    from deepscope.models.builder import build_model
+
+    inputs = {"input": {"name": "input", "type": "number", "kind": "tabular"},
+              "other": {"name": "other", "type": "number", "kind": "tabular"}}
+    model = build_model({}, inputs, {"label": {"name": "label", "type": "category", "kind": "tabular",
+                                               "cardinality": 3}})
+    x, y = make_data(64)
+    data = {"input": x[:, 0], "other": x[:, 1], "label": y}
+    trainer = Trainer(epochs=1, device="cpu")
+    trainer.fit(model, data)
+    (logits,) = trainer.predict(model, data)
+    assert logits["label"].shape == (64, 3)
+    assert torch.equal(logits["label"], model.eval()({"input": x[:, 0], "other": x[:, 1]})["label"])
+    plain = Trainer(device="cpu").predict(make_model(), (x, y))  # a plain module still gets batch["input"]
+    assert plain[0].shape == (64, 3)
+
+
+def test_the_trainer_defaults_are_the_configs_and_from_config_reads_a_train_section():
+    import inspect
+
+    from deepscope.config.schema import TrainConfig
+
+    defaults, signature = TrainConfig(), inspect.signature(Trainer).parameters
+    for name in ("epochs", "batch_size", "eval_batch_size", "grad_clip", "monitor", "device", "precision", "seed",
+                 "deterministic", "log_every"):
+        assert signature[name].default == getattr(defaults, name), name
+    assert signature["lr"].default == defaults.optimizer.lr and signature["optimizer"].default == defaults.optimizer.name
+    assert signature["schedule"].default == defaults.schedule.name
+    trainer = Trainer.from_config({"epochs": 3, "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9},
+                                   "schedule": "cosine", "grad_clip": 0}, device="cpu")
+    assert (trainer.epochs, trainer.optimizer_spec["name"], trainer.optimizer_spec["lr"]) == (3, "sgd", 0.1)
+    assert trainer.optimizer_spec["momentum"] == 0.9 and trainer.schedule_spec["name"] == "cosine"
+    assert trainer.grad_clip_spec == 0
+
+
+def test_from_config_names_a_wrong_key_with_its_place():
+    from deepscope.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"train\.epocs: unknown key 'epocs'; allowed keys here: .*epochs"):
+        Trainer.from_config({"epocs": 3})
+
+
+def test_a_strategy_can_be_given():
+    from deepscope.training.distributed import SingleDevice
+
+    class Recording(SingleDevice):
+        def setup(self, model: nn.Module) -> nn.Module:
+            self.seen = model
+            return super().setup(model)
+
+    strategy = Recording(torch.device("cpu"))
+    model = make_model()
+    trainer = Trainer(epochs=1, loss="cross_entropy", strategy=strategy)
+    trainer.fit(model, make_data())
+    assert trainer.strategy is strategy and strategy.seen is model
+
+
+def test_restore_best_puts_the_best_epoch_back_into_the_model(tmp_path):
+    """The checkpoint callback's option, which `train.restore_best` sets: the model after fit is the best epoch."""
+    from deepscope.callbacks import ModelCheckpoint
+    from deepscope.io import load_tensors
+
+    x, y = make_data(512)
+    noisy = y[:256].clone()
+    noisy[::2] = (noisy[::2] + 1) % 3  # half the validation labels wrong: its loss soon stops improving
+    kept = Trainer(epochs=6, lr=0.05, loss="cross_entropy", device="cpu",
+                   callbacks=[ModelCheckpoint(tmp_path / "kept", restore_best=True)])
+    model = make_model()
+    kept.fit(model, (x[256:], y[256:]), (x[:256], noisy))
+    losses = [row["val.loss"] for row in kept.history]
+    assert losses.index(min(losses)) < len(losses) - 1, "the recipe must make the last epoch not the best"
+    best, meta = load_tensors(tmp_path / "kept" / "best.safetensors")
+    assert meta["epoch"] == losses.index(min(losses)) + 1
+    assert all(torch.equal(best[k], v) for k, v in model.state_dict().items())
+    last = Trainer(epochs=6, lr=0.05, loss="cross_entropy", device="cpu",
+                   callbacks=[ModelCheckpoint(tmp_path / "last")])
+    other = make_model()
+    last.fit(other, (x[256:], y[256:]), (x[:256], noisy))
+    assert not all(torch.equal(model.state_dict()[k], v) for k, v in other.state_dict().items())

@@ -74,13 +74,80 @@ def test_a_diverged_run_with_nan_losses_is_served_as_json_nulls(runs_root, make_
     assert client.get("/api/runs").status_code == 200
 
 
-def test_the_runs_page_is_one_self_contained_document(client):
+def test_the_runs_page_loads_its_script_and_style_from_this_server_only(client):
     page = client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     html = page.text
-    assert "<style>" in html and "<script>" in html and 'id="runs"' in html and 'id="chart"' in html
+    assert 'id="runs"' in html and 'id="chart"' in html
+    assert '<script src="/static/dashboard.js"></script>' in html
+    assert '<link rel="stylesheet" href="/static/dashboard.css">' in html
     # offline: nothing is fetched from anywhere but this server
-    assert not re.search(r"https?://|//[a-z]|<link|<script[^>]+src|@import", html, re.I) and "url(" not in html
+    assert not re.search(r"https?://|//[a-z]|@import", html, re.I) and "url(" not in html
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/dashboard.js">']
+    assert re.findall(r"<link[^>]*>", html) == ['<link rel="stylesheet" href="/static/dashboard.css">']
+
+
+@pytest.mark.parametrize("url", ["/", "/runs/fast-20261130-100000", "/runs/broken-20261130-120000", "/runs/nope"])
+def test_no_page_has_inline_script_or_style(client, monkeypatch, url):
+    monkeypatch.setitem(sys.modules, "deepscope.report", None)  # the dashboard's own pages, whatever the report does
+    html = client.get(url).text
+    assert '<link rel="stylesheet" href="/static/dashboard.css">' in html
+    # a strict Content-Security-Policy (script-src 'self') will refuse inline code: every <script> is empty
+    assert all(body == "" for body in re.findall(r"<script[^>]*>(.*?)</script>", html, re.DOTALL))
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html) and "<style" not in html
+    assert not re.search(r"\son[a-z]+\s*=", html, re.IGNORECASE) and "javascript:" not in html  # no handlers in attributes
+
+
+@pytest.mark.parametrize("name, media_type, fragment", [("dashboard.js", "text/javascript", "function chooseColumns"),
+                                                        ("dashboard.css", "text/css", "table.runs")])
+def test_the_script_and_stylesheet_are_served_with_their_content_types(client, name, media_type, fragment):
+    response = client.get(f"/static/{name}")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == f"{media_type}; charset=utf-8"
+    assert response.headers["cache-control"] == "no-cache" and response.headers["x-content-type-options"] == "nosniff"
+    assert fragment in response.text
+    assert not re.search(r"https?://|@import|url\(", response.text)  # they fetch nothing either
+
+
+@pytest.mark.parametrize("url", ["/static/app.py", "/static/..%2Fapp.py", "/static/../app.py", "/static/",
+                                 "/static/x.js"])
+def test_only_the_dashboards_own_files_are_served_from_static(client, url):
+    response = client.get(url)
+    assert response.status_code == 404 and "import" not in response.text
+
+
+def test_the_script_takes_columns_and_directions_from_the_api_and_guesses_neither(client):
+    script = client.get("/static/dashboard.js").text
+    assert "body.columns" in script and "body.directions" in script and "direction" in script
+    assert not re.search(r"loss\|error|PREFERRED|endsWith\(\"\.n\"\)", script)  # the old name guesses are gone
+
+
+def test_listing_says_which_way_each_metric_is_better(client):
+    body = client.get("/api/runs").json()
+    directions = body["directions"]
+    assert directions["val.loss"] == "min" and directions["test.loss"] == "min" and directions["train.loss"] == "min"
+    assert directions["test.accuracy"] == "max" and directions["val.accuracy"] == "max"
+    assert directions["lr"] is None and directions["time"] is None  # not scores
+    assert set(directions) == {key for row in body["runs"] for key in row["metrics"]}
+    filtered = client.get("/api/runs", params={"where": "test.accuracy>0.9"}).json()
+    assert set(filtered["directions"]) == set(filtered["runs"][0]["metrics"])
+
+
+def test_listing_names_the_metric_columns_as_runs_list_does(client):
+    from deepscope.track.columns import headline_columns
+
+    body = client.get("/api/runs").json()
+    assert body["columns"] == headline_columns(body["runs"])
+    assert body["columns"] == ["test.accuracy", "test.loss", "val.accuracy", "val.loss"]
+    assert client.get("/api/runs", params={"sort": "train.loss"}).json()["columns"][0] == "train.loss"
+    assert client.get("/api/runs", params={"where": "status=nothing"}).json()["columns"] == []
+
+
+def test_a_metric_series_says_which_way_is_better(client):
+    run = "/api/runs/fast-20261130-100000/metrics/"
+    assert client.get(run + "val.loss").json()["direction"] == "min"
+    assert client.get(run + "val.accuracy").json()["direction"] == "max"
+    assert client.get(run + "lr").json()["direction"] is None
 
 
 def test_the_broken_runs_page_opens_and_says_why(client, monkeypatch):

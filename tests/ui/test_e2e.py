@@ -1,5 +1,8 @@
 """The dashboard end to end: a real uvicorn server, Debian's chromium driven by Playwright, run folders written by
-hand. Loads the runs table, ticks two runs and checks the comparison chart that the page's own script draws."""
+hand. Loads the runs table, ticks two runs and checks the comparison chart that the page's own script draws.
+
+The pages are served here under a strict Content-Security-Policy (no inline script, nothing from elsewhere): the
+dashboard must keep working when the server sends one."""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 FAST, SLOW, BROKEN = "fast-20261130-100000", "slow-20261130-110000", "broken-20261130-120000"
+# inline style attributes stay allowed (the chart's legend swatches); inline script, eval and other hosts do not
+STRICT_POLICY = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; object-src 'none'"
 
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is missing (Debian: apt-get install chromium)", allow_module_level=True)
@@ -53,7 +58,11 @@ def page(server):
         page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
 
         def only_this_server(route):
-            if route.request.url.startswith(server + "/"):
+            if route.request.url.startswith(server + "/") and route.request.resource_type == "document":
+                response = route.fetch()  # a CSP violation is a console error, so it lands in page.problems
+                route.fulfill(response=response,
+                              headers={**response.headers, "content-security-policy": STRICT_POLICY})
+            elif route.request.url.startswith(server + "/"):
                 route.continue_()
             else:
                 page.problems.append(f"request outside the dashboard: {route.request.url}")
@@ -68,6 +77,16 @@ def page(server):
 
 def points_in(path_d: str) -> int:
     return len(re.findall(r"[ML]", path_d))
+
+
+def test_the_table_shows_the_metric_columns_the_api_chose(page, server):
+    listing = page.request.get(server + "/api/runs").json()
+    metric_headers = page.eval_on_selector_all("#runs-head th.num", "cells => cells.map(c => c.dataset.key)")
+    assert metric_headers == listing["columns"] == ["test.accuracy", "test.loss", "val.accuracy", "val.loss"]
+    scripts = page.eval_on_selector_all("script", "tags => tags.map(t => [t.getAttribute('src'), t.textContent])")
+    assert scripts == [["/static/dashboard.js", ""]]
+    assert page.eval_on_selector("header.top", "e => getComputedStyle(e).display") == "flex"  # the stylesheet loaded
+    assert page.problems == []
 
 
 def test_ticking_two_runs_draws_their_curves_overlaid(page):
@@ -87,6 +106,7 @@ def test_ticking_two_runs_draws_their_curves_overlaid(page):
     assert FAST in legend and SLOW in legend
     assert page.locator("#chart svg text", has_text="val.loss").count() == 1  # the y axis is labelled
     assert "optimizer.lr=0.01" in legend and "optimizer.lr=0.001" in legend  # what tells the runs apart
+    assert "last 0.25, best 0.25" in legend and "last 0.9, best 0.9" in legend  # a loss is best at its lowest
 
     page.check("#logy")
     page.wait_for_selector("#chart svg[aria-label$='(log)']")
@@ -95,6 +115,12 @@ def test_ticking_two_runs_draws_their_curves_overlaid(page):
     page.select_option("#metric", "val.accuracy")  # another metric redraws both curves
     page.wait_for_selector("#chart svg[aria-label^='val.accuracy']")
     assert page.locator("#chart svg path.series").count() == 2
+    assert "best 0.875" in page.inner_text("#chart ul.legend")  # an accuracy is best at its highest: 1 - 0.25 / 2
+    page.select_option("#metric", "lr")
+    page.wait_for_selector("#chart svg[aria-label^='lr']")
+    assert "last 0.01" in page.inner_text("#chart ul.legend") and "best" not in page.inner_text("#chart ul.legend")
+    page.select_option("#metric", "val.accuracy")
+    page.wait_for_selector("#chart svg[aria-label^='val.accuracy']")
     assert f"select={FAST}" in page.url and "metric=val.accuracy" in page.url  # the comparison can be linked
     assert page.problems == []
 
@@ -107,11 +133,16 @@ def test_the_table_sorts_by_a_clicked_column_and_filters_by_words(page):
     assert order() == [FAST, SLOW, BROKEN]
     page.click("#runs-head th[data-key='test.accuracy']")
     assert order() == [SLOW, FAST, BROKEN]
+    page.click("#runs-head th[data-key='test.loss']")  # best first is smallest first for a loss: 0.25, then 0.9
+    assert order() == [FAST, SLOW, BROKEN]
+    page.click("#runs-head th[data-key='test.loss']")
+    assert order() == [SLOW, FAST, BROKEN]
     page.fill("#filter", "incomplete")
-    page.wait_for_function("document.querySelectorAll('#runs-body tr[data-run]').length === 1")
+    # expect() rather than wait_for_function: a string predicate is eval'd in the page, which the policy refuses
+    sync_api.expect(page.locator("#runs-body tr[data-run]")).to_have_count(1)
     assert order() == [BROKEN]
     page.fill("#filter", "test.accuracy>0.9")  # an expression is the store's filter, as in `runs list --where`
-    page.wait_for_function(f"document.querySelector('#runs-body tr[data-run]').dataset.run === '{FAST}'")
+    sync_api.expect(page.locator("#runs-body tr[data-run]").first).to_have_attribute("data-run", FAST)
     assert order() == [FAST]
     page.fill("#filter", "no.such.metric>1")
     page.wait_for_selector("#error:not([hidden])")

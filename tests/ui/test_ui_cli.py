@@ -19,9 +19,9 @@ def served(monkeypatch) -> list[dict]:
 
 
 def test_serves_the_root_on_127_0_0_1_port_8000_by_default(runs_root, served, deepscope_in_process, monkeypatch):
-    from deepscope.cli import ui as ui_command
+    from deepscope.ui import server as serving
 
-    monkeypatch.setattr(ui_command, "check_port_free", lambda host, port: None)  # 8000 may be busy here
+    monkeypatch.setattr(serving, "check_port_free", lambda host, port: None)  # 8000 may be busy here
     monkeypatch.chdir(runs_root.parent)  # --root defaults to ./runs
     code, err = run_ui(deepscope_in_process, "ui")
     assert code == 0, err

@@ -12,17 +12,15 @@ from deepscope.cli.main import app
 @app.command()
 def datasets(download: str = typer.Option(None, help="download this builtin dataset into the cache")) -> None:
     """List builtin datasets (found under $DEEPSCOPE_DATA or the cache), or download one."""
-    from deepscope.data.sources.builtin import BUILTIN_DATASETS, dataset_status
+    import deepscope as ds
 
+    listed = ds.datasets(download=download)
     if download:
-        dataset = BUILTIN_DATASETS.get(download, where="--download")
-        dataset.load()
-        typer.echo(f"{download}: ready at {dataset_status(download)[1]}")
+        typer.echo(f"{download}: ready at {listed[0]['where']}")
         return
     table = Table(show_edge=False)
     for column in ("name", "description", "present", "where"):
         table.add_column(column)
-    for name, dataset in BUILTIN_DATASETS.items():
-        present, where = dataset_status(name)
-        table.add_row(name, dataset.description, "yes" if present else "no", where)
+    for dataset in listed:
+        table.add_row(dataset["name"], dataset["description"], "yes" if dataset["present"] else "no", dataset["where"])
     Console().print(table)

@@ -20,9 +20,9 @@ DEMO_CONFIG = {
 @app.command()
 def demo(root: Path = typer.Option(Path("runs"), help="folder for the run directory")) -> None:
     """Train on the bundled 8x8 digits and print test metrics (under a minute on 2 CPU cores)."""
-    from deepscope.pipeline import train as run_training
+    import deepscope as ds
 
-    run = run_training(DEMO_CONFIG, {"run.root": str(root)})
+    run = ds.train(DEMO_CONFIG, {"run.root": str(root)})
     print_metrics(run.metrics)
     typer.echo(f"run directory: {run.dir}")
     typer.echo(f"report: {run.dir / 'report.html'} (open it in a browser; it needs no network)")

@@ -16,7 +16,7 @@ def evaluate(
     split: str = typer.Option("test", help="train, val or test"),
 ) -> None:
     """Re-load the run's data and model and print its metrics on a split (written to evaluation.json)."""
-    from deepscope.evaluation import evaluate_run
+    import deepscope as ds
 
-    metrics = evaluate_run(run, split)
+    metrics = ds.evaluate(run, split)
     print_metrics({split: metrics})

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from deepscope.cli.main import app
+from deepscope.formats import table_number
 
 
 @app.command("learning-curve")
@@ -27,29 +28,24 @@ def learning_curve(
                                                     "exaggerate the slope")] = False,
 ) -> None:
     """Train on growing fractions of the training data and judge whether more data would help."""
-    from deepscope.config.loading import load_config
-    from deepscope.diagnose import Record, judge
+    import deepscope as ds
     from deepscope.diagnose.console import print_summary
-    from deepscope.diagnose.learning_curve import check_fractions, plot_learning_curve
-    from deepscope.diagnose.learning_curve import learning_curve as measure
     from deepscope.errors import ConfigError
-    from deepscope.io import write_json
+    from deepscope.run.learning_curve import judge_curve
 
     try:
         numbers = [float(f) for f in fractions.split(",")]
     except ValueError:
         raise ConfigError(f"--fractions {fractions}: give numbers separated by commas, e.g. 0.125,0.25,0.5,1") from None
-    chosen = check_fractions(numbers)
-    loaded = load_config(config, overrides or None)
     # one line per fraction as it goes: this trains several models
-    curve = measure(loaded, fractions=chosen, match_steps=match_steps, progress=True)
-    plot = plot_learning_curve(curve, out or Path(loaded.run.root) / f"learning-curve-{config.stem}.png")
-    write_json(plot.with_suffix(".json"), curve)
+    curve = ds.learning_curve(config, overrides or None, fractions=numbers, match_steps=match_steps, progress=True,
+                              out=out or True)
+    plot = Path(curve["plot"])
     console = Console(highlight=False)
     console.print(_table(curve))
     if "note" in curve:
         console.print(curve["note"])
-    print_summary(console, judge(Record(learning_curve=curve), only=("not_enough_data",)))
+    print_summary(console, judge_curve(curve))
     console.print(f"plot: {plot}  numbers: {plot.with_suffix('.json')}", soft_wrap=True)
 
 
@@ -60,8 +56,8 @@ def _table(curve: dict) -> Table:
     for row in zip(curve["fractions"], curve["sizes"], curve["epochs"], curve["scores"], curve["losses"],
                    curve["seconds"]):
         fraction, n, epochs, score, loss, seconds = row
-        table.add_row(f"{fraction:g}", f"{n:,}", str(epochs), f"{score:.4f}", f"{loss:.4f}", f"{seconds:.1f}")
+        table.add_row(f"{fraction:g}", f"{n:,}", str(epochs), table_number(score), table_number(loss), f"{seconds:.1f}")
     for k in ("2x", "10x"):
-        table.add_row(f"{k} (projected)", f"{int(k[:-1]) * curve['sizes'][-1]:,}", "", f"{curve['projected'][k]:.4f}",
+        table.add_row(f"{k} (projected)", f"{int(k[:-1]) * curve['sizes'][-1]:,}", "", table_number(curve['projected'][k]),
                       "", "", style="dim")
     return table

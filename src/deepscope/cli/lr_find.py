@@ -17,7 +17,7 @@ from rich.text import Text
 from deepscope.cli.main import app
 
 if TYPE_CHECKING:
-    from deepscope.diagnose.lr_find import LRFindResult
+    from deepscope.run.lr_find import LRFindResult
 
 LR_KEY = "train.optimizer.lr"
 
@@ -32,17 +32,10 @@ def lr_find(
     out: Annotated[Path | None, typer.Option(help="the plot (PNG); default: RUN_ROOT/lr-find-CONFIG.png")] = None,
 ) -> None:
     """Try learning rates from --start to --end on a throwaway model and suggest one to train with."""
-    from deepscope.config.loading import load_config
-    from deepscope.diagnose.lr_find import check_range, plot_lr_find
-    from deepscope.diagnose.lr_find import lr_find as run_range_test
-    from deepscope.io import write_json
+    import deepscope as ds
 
-    check_range(start, end, steps)  # a bad option fails before any data is loaded
-    loaded = load_config(config, overrides or None)
-    result = run_range_test(loaded, start=start, end=end, steps=steps)
-    plot = plot_lr_find(result, out or Path(loaded.run.root) / f"lr-find-{config.stem}.png")
-    data = write_json(plot.with_suffix(".json"), result.to_dict())
-    _report(result, config, overrides or [], end, plot, data)
+    result = ds.lr_find(config, overrides or None, start=start, end=end, steps=steps, out=out or True)
+    _report(result, config, overrides or [], end, result.plot, result.plot.with_suffix(".json"))
 
 
 def _report(result: LRFindResult, config: Path, overrides: list[str], end: float, plot: Path, data: Path) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from deepscope.formats import table_number
+
 
 def print_metrics(metrics: dict[str, dict[str, Any]], console: Console | None = None) -> None:
     """One row per metric, one column per split; lists (confusion matrices) are left to the run files."""
@@ -19,15 +21,10 @@ def print_metrics(metrics: dict[str, dict[str, Any]], console: Console | None = 
     for split in splits:
         table.add_column(split, justify="right")
     for name in names:
-        table.add_row(name, *(_format(metrics[s].get(name)) for s in splits))
+        table.add_row(name, *(table_number(metrics[s].get(name)) for s in splits))
     console.print(table)
 
 
 def _scalar(metrics: dict[str, dict[str, Any]], splits: list[str], name: str) -> bool:
     return all(isinstance(metrics[s].get(name), (int, float, type(None))) for s in splits)
 
-
-def _format(value: Any) -> str:
-    if value is None:
-        return ""
-    return str(value) if isinstance(value, int) else f"{value:.4f}"

@@ -18,14 +18,16 @@ def predict(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="CSV to write (default: RUN/predictions.csv)"),
 ) -> None:
     """Predict with a trained model; writes one row per example with the prediction and class probabilities."""
-    from deepscope.prediction import predict_path, write_predictions
+    import deepscope as ds
+    from deepscope.run.predict import write_predictions
 
-    rows, names = predict_path(run, source)
+    rows = ds.predict(run, source)
     target = output or run / "predictions.csv"
-    write_predictions(target, names, rows)
-    for name, row in list(zip(names, rows))[:10]:
-        shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items() if k != "probabilities"}
-        typer.echo(f"{name}: {shown}")
+    write_predictions(target, rows)
+    for row in rows[:10]:
+        shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()
+                 if k not in ("input", "probabilities")}
+        typer.echo(f"{row['input']}: {shown}")
     if len(rows) > 10:
         typer.echo(f"... {len(rows) - 10} more")
     typer.echo(f"predictions: {target}")

@@ -20,15 +20,10 @@ def report(
     out: Annotated[Optional[Path], typer.Option("--out", help="where to write it (default RUN/report.html)")] = None,
 ) -> None:
     """Write one self-contained HTML page about a run: model, training curves, diagnostics, evaluation, examples."""
-    from deepscope.errors import UserError
-    from deepscope.report import write_report
-    from deepscope.track.runinfo import is_run_dir, read_run
+    import deepscope as ds
 
-    if run.is_dir() and not is_run_dir(run):
-        raise UserError(f"{run}: not a run directory (no config.yaml, metrics.jsonl or model/ inside); give a folder "
-                        "made by `deepscope train`, e.g. runs/mnist-20261130-192105")
-    path = write_report(run, out=out)
-    info = read_run(run)
-    if info.status != "finished":
-        typer.echo(f"the run is {info.status}: " + "; ".join(info.problems or ["not finished"]), err=True)
+    path = ds.report(run, out=out)
+    status, problems = ds.runs.status(run)
+    if status != "finished":
+        typer.echo(f"the run is {status}: " + "; ".join(problems or ["not finished"]), err=True)
     typer.echo(f"report: {path}")

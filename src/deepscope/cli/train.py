@@ -18,10 +18,10 @@ def train(
     resume: Optional[Path] = typer.Option(None, "--resume", help="continue this run directory from its last checkpoint"),
 ) -> None:
     """Train a model from a config; the run directory holds the model, metrics and checkpoints."""
-    from deepscope.pipeline import train as run_training
+    import deepscope as ds
 
     if config is not None and "=" in str(config) and not config.exists():
         overrides, config = [str(config), *(overrides or [])], None  # `--resume RUN epochs=5`: no config given
-    run = run_training(config, overrides or None, resume=resume)
+    run = ds.train(config, overrides or None, resume=resume)
     print_metrics(run.metrics)
     typer.echo(f"run directory: {run.dir}")

@@ -92,19 +92,33 @@ def _set_dotted(target: dict[str, Any], key: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def format_validation_error(error: ValidationError, where: str) -> str:
-    """One line per problem: the dotted config path, what is wrong, and what is allowed."""
+def format_validation_error(error: ValidationError, where: str, *, schema: type[BaseModel] = Config,
+                            prefix: str = "") -> str:
+    """One line per problem: the dotted config path, what is wrong, and what is allowed.
+
+    `schema` is the model that was validated and `prefix` its place in a whole config (e.g. TrainConfig, "train").
+    """
     lines = [f"{where}: invalid config"]
-    for problem in error.errors():
-        path = ".".join(str(p) for p in problem["loc"] if not str(p).startswith("function-"))
-        lines.append(f"  {path or '(top level)'}: {_explain(problem, error)}")
+    for path, explanation in problems(error, schema):
+        lines.append(f"  {prefix + '.' if prefix and path else prefix}{path or ('' if prefix else '(top level)')}: "
+                     f"{explanation}")
     return "\n".join(lines)
 
 
-def _explain(problem: dict[str, Any], error: ValidationError) -> str:
+def problems(error: ValidationError, schema: type[BaseModel], *, list_keys: bool = True) -> list[tuple[str, str]]:
+    """(dotted path inside `schema`, what is wrong there) for each problem pydantic found; `list_keys` adds the
+    allowed keys to an 'unknown key' problem."""
+    found = []
+    for problem in error.errors():
+        path = ".".join(str(p) for p in problem["loc"] if not str(p).startswith("function-"))
+        found.append((path, _explain(problem, schema, list_keys)))
+    return found
+
+
+def _explain(problem: dict[str, Any], schema: type[BaseModel], list_keys: bool = True) -> str:
     kind = problem["type"]
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(problem["loc"][:-1])
+        allowed = _allowed_keys(schema, problem["loc"][:-1]) if list_keys else []
         hint = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
         return f"unknown key {problem['loc'][-1]!r}{hint}"
     if kind == "missing":
@@ -117,9 +131,9 @@ def _explain(problem: dict[str, Any], error: ValidationError) -> str:
     return f"{message} (got {problem['input']!r})"
 
 
-def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    """The field names of the section at `loc`, for the 'unknown key' message."""
-    model: type[BaseModel] | None = Config
+def _allowed_keys(schema: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The field names of the section at `loc` inside `schema`, for the 'unknown key' message."""
+    model: type[BaseModel] | None = schema
     for part in loc:
         field = model.model_fields.get(str(part)) if model else None
         if field is None:

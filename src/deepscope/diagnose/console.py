@@ -11,7 +11,6 @@ names its severity and what each number is.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +24,7 @@ from deepscope.diagnose.finding import (
     at_least,
     worst_first,
 )
+from deepscope.formats import evidence_number
 
 MARKERS: dict[Severity, tuple[str, str]] = {
     "error": ("✖ error", "bold red"),
@@ -114,7 +114,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, _More):
         return str(value)
     if isinstance(value, float):
-        return format_number(value)
+        return evidence_number(value)
     if isinstance(value, (list, tuple)):
         return _format_list(value)
     if isinstance(value, dict):
@@ -123,18 +123,6 @@ def format_value(value: Any) -> str:
         return "none"
     text = str(value)
     return text if len(text) <= TEXT_CHARS_SHOWN else text[: TEXT_CHARS_SHOWN - 1] + "…"
-
-
-def format_number(value: float) -> str:
-    """3 significant digits, plain where that reads naturally (0.31, 1230), else 1.23e-5 rather than 1.23e-05."""
-    if not math.isfinite(value):
-        return str(value)  # nan, inf, -inf: the evidence of a blown-up run must say so plainly
-    rounded = float(f"{value:.3g}")
-    if rounded == 0 or 1e-3 <= abs(rounded) < 1e6:
-        return f"{rounded:.0f}" if rounded.is_integer() else repr(rounded)
-    mantissa, exponent = f"{rounded:.2e}".split("e")
-    mantissa = mantissa.rstrip("0").rstrip(".")
-    return f"{mantissa}e{int(exponent)}"
 
 
 def _flatten(evidence: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:

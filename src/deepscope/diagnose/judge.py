@@ -1,4 +1,8 @@
-"""Run the detectors over a record, and save or load the result as `diagnosis.json`."""
+"""Run the detectors over a record, save or load the result as `diagnosis.json`, and read a run's diagnosis.
+
+    findings = deepscope.diagnose("runs/mnist-20261130-192105")                # what training found
+    findings = deepscope.diagnose("runs/mnist-20261130-192105", rejudge=True)  # today's detectors, same record
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from deepscope.diagnose.finding import Finding, worst_first
 from deepscope.diagnose.record import Record
 from deepscope.errors import UserError
 from deepscope.io import write_json
+from deepscope.track.resolve import run_folder
+from deepscope.track.rundir import RunDir
 
 DIAGNOSIS_FORMAT = 1
 
@@ -60,3 +66,21 @@ def load_diagnosis(path: str | Path) -> tuple[list[Finding], Record]:
         raise UserError(f"{path}: no diagnosis here; diagnostics are written at the end of `deepscope train`") from None
     except (ValueError, KeyError, TypeError) as error:
         raise UserError(f"{path}: not a readable diagnosis ({error}); train the run again to rewrite it") from None
+
+
+def read_findings(run: str | Path, *, rejudge: bool = False) -> list[Finding]:
+    """A run's findings, worst first: those saved at the end of training, or with `rejudge` those of the current
+    detectors on the record saved beside them (a run trained before a detector was added or improved).
+
+    `run` is a run directory or its diagnosis.json.
+    """
+    path = Path(run) if Path(run).is_file() else RunDir(run_folder(run, command="diagnose")).diagnosis
+    try:
+        findings, record = load_diagnosis(path)
+    except (OSError, AttributeError) as error:  # unreadable, or JSON of the wrong shape: still the user's file
+        raise UserError(f"{path}: not a readable diagnosis ({error}); train the run again to rewrite it") from None
+    if not rejudge:
+        return findings
+    if not any(record.to_dict().values()):
+        raise UserError(f"{path}: no record was saved to judge again; drop --rejudge to see the saved findings")
+    return judge(record)

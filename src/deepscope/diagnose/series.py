@@ -7,6 +7,7 @@ import statistics
 from typing import Any
 
 from deepscope.diagnose.record import Record
+from deepscope.metrics import metric_key
 
 
 def finite(values: list[Any]) -> list[float]:
@@ -63,14 +64,9 @@ def chance_accuracy(record: Record, output: str) -> float | None:
     return 0.5 if record.task.get("outputs", {}).get(output, {}).get("type") == "binary" else None
 
 
-def metric_key(record: Record, output: str, metric: str) -> str:
+def validation_key(record: Record, output: str, metric: str) -> str:
     """The history key of a validation metric: `val.accuracy` with one output, `val.label.accuracy` with several."""
-    return f"val.{metric}" if len(record.task.get("outputs", {})) <= 1 else f"val.{output}.{metric}"
-
-
-def fmt(value: float) -> str:
-    """A number as a learner would write it: 3 significant digits."""
-    return f"{value:.3g}"
+    return metric_key(output, metric, len(record.task.get("outputs", {})), split="val")
 
 
 def through_time(samples: list[dict[str, Any]]) -> dict[str, dict[str, float]]:

@@ -13,11 +13,13 @@ from typing import Any, Callable
 
 import torch
 
+from deepscope import __version__
 from deepscope.errors import UserError
 from deepscope.io import write_text
 from deepscope.report import curves, diagnostics, evaluation, examples, model, run_details, summary
 from deepscope.report.context import ReportContext
 from deepscope.report.html import body, escape, note, page, section
+from deepscope.track.resolve import run_folder
 
 log = logging.getLogger("deepscope")
 
@@ -50,8 +52,6 @@ def report_body(run_dir: str | Path, *, model: torch.nn.Module | None = None, da
                  + "</nav>")
     for anchor, title, render in SECTIONS:
         parts.append(section(anchor, title, _safely(render, context, anchor)))
-    from deepscope import __version__
-
     parts.append(f"<p class=\"muted\">Made by deepscope {escape(__version__)} on {time.strftime('%Y-%m-%d %H:%M')} "
                  f"in {time.perf_counter() - started:.1f} s.</p>")
     return body(parts)
@@ -72,6 +72,7 @@ def write_report(run_dir: str | Path, *, model: torch.nn.Module | None = None, d
         >>> write_report(run.dir, model=run.model, data=run.data)  # doctest: +SKIP
         PosixPath('runs/mnist-20261130-192105/report.html')
     """
+    run_dir = run_folder(run_dir, command="report")  # a clear message for a path that is not a run
     document = render_report(run_dir, model=model, data=data)
     return write_text(Path(out) if out is not None else Path(run_dir) / "report.html", document)
 

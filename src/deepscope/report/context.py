@@ -19,7 +19,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from deepscope.config.loading import load_config
 from deepscope.data.features import Feature
+from deepscope.data.prepare import PreparedData, load_splits
+from deepscope.data.sources.builtin import BUILTIN_DATASETS, dataset_status
+from deepscope.models.saving import load_model
+from deepscope.track.rundir import RunDir
 from deepscope.track.runinfo import RunInfo, read_run
 
 log = logging.getLogger("deepscope")
@@ -123,23 +128,18 @@ class ReportContext:
             self.inputs, self.outputs = {}, {}
 
     def _load_model(self) -> None:
-        from deepscope.serve.predictor import Predictor
-
-        if not (self.path / "model" / "model.json").exists():
+        if not RunDir(self.path).model_json.exists():
             self.missing["model"] = "no trained model in this run (model/model.json is missing)"
             return
         try:
-            predictor = Predictor.load(self.path)
+            saved = load_model(self.path)
         except Exception as error:  # damaged weights or spec: reported in the page, never raised
             self.missing["model"] = f"the model could not be loaded ({_reason(error)})"
             return
-        self.model, self.inputs, self.outputs = predictor.model, predictor.inputs, predictor.outputs
+        self.model, self.inputs, self.outputs = saved.model, saved.inputs, saved.outputs
 
     def _load_data(self) -> None:
         """The raw splits again from config.yaml, encoded with the *saved* features (as at prediction time)."""
-        from deepscope.config.loading import load_config
-        from deepscope.data.prepare import PreparedData, load_splits
-
         try:
             config = load_config(self.path / "config.yaml")
             absent = _absent_builtin(config.data.source)
@@ -250,8 +250,6 @@ def _as_predictions(feature: Feature, predicted: dict[str, torch.Tensor], target
 def _absent_builtin(source: str) -> str:
     """Why a builtin dataset cannot be used without downloading it ('' when it is here): a report never
     downloads data."""
-    from deepscope.data.sources.builtin import BUILTIN_DATASETS, dataset_status
-
     if source not in BUILTIN_DATASETS:
         return ""
     present, where = dataset_status(source)

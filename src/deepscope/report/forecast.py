@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from deepscope.data.timeseries import format_time
+from deepscope.models.predictor import predict_windows
 from deepscope.report.context import ReportContext
 from deepscope.report.html import escape, figure, note, table
 from deepscope.report.plots import COLOURS, WIDE, Plot, text
@@ -91,9 +93,6 @@ def one_step_plot(context: ReportContext, split: str, name: str) -> str:
     windows = _windows(context, split, name)
     if windows is None:
         return ""
-    from deepscope.data.timeseries import format_time
-    from deepscope.forecasting import predict_windows
-
     series, start, stop = windows.series, windows.start, windows.stop
     target = context.outputs[name].options.target
     actual = series.column(target)

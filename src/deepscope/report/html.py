@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 from typing import Any, Iterable, Sequence
+
+from deepscope.formats import table_number
 
 BODY_START, BODY_END = "<!-- deepscope-report-body -->", "<!-- /deepscope-report-body -->"
 
@@ -157,26 +158,10 @@ def _is_number(value: Any) -> bool:
 
 
 def number(value: Any) -> str:
-    """1234 -> '1,234'; 0.98765 -> '0.9877'; 1.2e-05 -> '1.2e-05'; NaN -> 'n/a'."""
+    """A number as the tables of the report show it (`deepscope.formats.table_number`); anything else escaped."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return escape(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if math.isnan(value) or math.isinf(value):
-        return "n/a" if math.isnan(value) else ("∞" if value > 0 else "-∞")
-    if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
-        return f"{value:.3g}"
-    if abs(value) <= 1:
-        return f"{value:.4f}"  # scores and shares: four decimals, so that a column of them lines up
-    return f"{value:,.4g}" if abs(value) >= 1000 else f"{value:.4g}"
-
-
-def count(value: float) -> str:
-    """Large counts in words a person reads at a glance: 2488320 -> '2.49 M'."""
-    for size, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
-            return f"{value / size:.3g} {unit}"
-    return f"{value:g}"
+    return table_number(value)
 
 
 def cards(items: Iterable[tuple[str, Any]]) -> str:

@@ -17,7 +17,8 @@ from torch.nn.utils.rnn import PackedSequence
 from torch.utils.flop_counter import FlopCounterMode
 
 from deepscope.report.context import ReportContext
-from deepscope.report.html import cards, count, note, paragraph, table
+from deepscope.formats import count_in_words
+from deepscope.report.html import cards, note, paragraph, table
 
 MAX_ROWS = 80  # layers listed; a transformer has hundreds, and the rest are summed in one row
 
@@ -43,7 +44,7 @@ def render(context: ReportContext) -> str:
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     size = sum(p.numel() * p.element_size() for p in model.parameters())
-    parts = [cards([("parameters", total), ("trainable", trainable), ("FLOPs per example", count(flops)),
+    parts = [cards([("parameters", total), ("trainable", trainable), ("FLOPs per example", count_in_words(flops)),
                     ("weights", f"{size / 1e6:.3g} MB")])]
     source = ("one example of the evaluation data" if real else
               f"a blank example of the right shape ({context.missing.get('data', 'no data')})")

@@ -1,4 +1,6 @@
-"""Plots for the report: matplotlib (Agg, no display) drawn to inline SVG, and arrays to PNG bytes.
+"""Every plot deepscope draws: the report's (matplotlib on Agg, no display, to inline SVG; arrays to PNG bytes)
+and the PNG files the commands write (`write_png`, atomically): the learning-rate range test, the learning
+curve, and a metric across runs.
 
 An inline SVG from matplotlib needs three changes to live inside an HTML page beside other plots:
 - its XML prologue, DOCTYPE, metadata and namespace declarations go (they name w3.org and matplotlib.org
@@ -18,9 +20,15 @@ from __future__ import annotations
 import io
 import itertools
 import re
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+
+from deepscope.diagnose.lr_range import LRFindResult
+from deepscope.diagnose.scaling import power_law, score_of
+from deepscope.io import atomic_write
+from deepscope.training.callbacks.lr_finder import DIVERGENCE_FACTOR
 
 _counter = itertools.count(1)
 
@@ -182,3 +190,95 @@ def thin(names: Sequence[str], limit: int) -> list[str]:
         return list(names)
     index = np.unique(np.linspace(0, len(names) - 1, limit).round().astype(int))
     return [names[i] for i in index]
+
+
+# --- PNG files the commands write -----------------------------------------------------------------------------------
+def write_png(figure: Any, path: str | Path, dpi: int = 100) -> Path:
+    """Save a matplotlib Figure as PNG atomically: a reader never sees half a file."""
+    figure.tight_layout()
+    return atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=dpi))
+
+
+def _figure(width: float, height: float) -> tuple[Any, Any]:
+    from matplotlib.figure import Figure  # no pyplot: no display needed, and no global figure state
+
+    figure = Figure(figsize=(width, height))
+    return figure, figure.subplots()
+
+
+def plot_lr_find(result: LRFindResult, path: str | Path) -> Path:
+    """The loss against the learning rate (log scale), with the suggestion marked."""
+    figure, axes = _figure(6.4, 4.2)
+    axes.plot(result.lrs, result.losses, color="tab:blue", alpha=0.25, linewidth=0.8, label="loss per batch")
+    axes.plot(result.lrs, result.smoothed, color="tab:blue", label="smoothed loss")
+    y = float(np.interp(np.log10(result.suggestion), np.log10(result.lrs), result.smoothed))
+    axes.plot([result.suggestion], [y], "o", color="tab:red", markersize=8,
+              label=f"suggested lr {result.suggestion:.1e} ({result.rule})")
+    axes.axvspan(*result.steep_range, color="tab:green", alpha=0.1, label="loss falls fastest")
+    axes.set_xscale("log")
+    axes.set_ylim(*_loss_limits(result))
+    axes.set_xlabel("learning rate")
+    axes.set_ylabel("training loss")
+    axes.set_title("learning-rate range test")
+    axes.legend(loc="upper left")
+    axes.grid(True, which="major", alpha=0.3)
+    return write_png(figure, path)
+
+
+def _loss_limits(result: LRFindResult) -> tuple[float, float]:
+    """From the lowest loss to the start, or to 4x the smoothed minimum when the divergence climbs higher: the
+    last points of a diverging run can be orders of magnitude above the rest and would flatten the curve."""
+    lowest, smoothed = min(min(result.losses), min(result.smoothed)), result.smoothed
+    top = max(smoothed[0], min(max(smoothed), DIVERGENCE_FACTOR * min(smoothed)))
+    margin = 0.05 * (top - lowest) or 0.05 * abs(lowest) or 1.0
+    return lowest - margin, top + margin
+
+
+def plot_learning_curve(curve: dict[str, Any], path: str | Path) -> Path:
+    """The measured points, the fitted power law and the projections."""
+    figure, axes = _figure(6, 4)
+    sizes, higher = curve["sizes"], curve["higher_is_better"]
+    span = np.geomspace(sizes[0], 10 * sizes[-1], 100)
+    noise = _score_noise(curve)
+    axes.errorbar(sizes, curve["scores"], yerr=noise, fmt="o", color="C0", capsize=3,
+                  label=f"measured ({curve['split']}{', ±2 standard errors' if noise else ''})")
+    axes.plot(span, [score_of(power_law(n, **curve["fit"]), higher) for n in span], "-", color="C0", alpha=0.6,
+              label="power-law fit")
+    projected = [(k * sizes[-1], curve["projected"][f"{k}x"]) for k in (2, 10)]
+    axes.plot(*zip(*projected), "s--", color="C1", label="projected (2x, 10x data)")
+    axes.set_xscale("log")
+    axes.set_xlabel("training examples")
+    axes.set_ylabel(curve["metric"])
+    axes.grid(True, alpha=0.3)
+    axes.legend()
+    return write_png(figure, path, dpi=110)
+
+
+def _score_noise(curve: dict[str, Any]) -> list[float] | None:
+    """About two binomial standard errors per accuracy (what the held-out size allows); None for regression."""
+    n = curve.get("n_scored")
+    if not n or not curve["higher_is_better"]:
+        return None
+    accuracy = np.clip(curve["scores"], 0.0, 1.0)
+    return (2 * np.sqrt(accuracy * (1 - accuracy) / n)).tolist()
+
+
+def plot_across_runs(metric: str, series: dict[str, list[tuple[float, float]]], finals: dict[str, float],
+                     path: str | Path) -> Path:
+    """A line per run of `metric` over epochs (`series`: run -> [(epoch, value)]), or, when no run logged it per
+    epoch, a bar per run of its final value (`finals`: run -> value)."""
+    figure, axes = _figure(8, 4.5)
+    if any(series.values()):
+        for name, points in series.items():
+            if points:
+                axes.plot(*zip(*points), marker="o" if len(points) < 30 else None, markersize=3, label=name)
+        axes.set_xlabel("epoch")
+        whole_numbers(axes)
+        axes.legend(fontsize="small")
+    else:
+        axes.bar(list(finals), list(finals.values()))
+        axes.tick_params(axis="x", labelrotation=20)
+    axes.set_ylabel(metric)
+    axes.set_title(f"{metric} across runs")
+    axes.grid(alpha=0.3)
+    return write_png(figure, path)

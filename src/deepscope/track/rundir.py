@@ -23,7 +23,7 @@ import torch
 
 from deepscope.io import read_lines, write_json
 
-MODEL_FORMAT = 1
+MODEL_DIR, WEIGHTS_FILE, MODEL_FILE = "model", "weights.safetensors", "model.json"  # written by models/saving.py
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,9 @@ class RunDir:
     checkpoints = property(lambda self: self.path / "checkpoints")
     last_checkpoint = property(lambda self: self.path / "checkpoints" / "last.safetensors")
     best_checkpoint = property(lambda self: self.path / "checkpoints" / "best.safetensors")
-    model_dir = property(lambda self: self.path / "model")
-    weights = property(lambda self: self.path / "model" / "weights.safetensors")
-    model_json = property(lambda self: self.path / "model" / "model.json")
+    model_dir = property(lambda self: self.path / MODEL_DIR)
+    weights = property(lambda self: self.path / MODEL_DIR / WEIGHTS_FILE)
+    model_json = property(lambda self: self.path / MODEL_DIR / MODEL_FILE)
     diagnosis = property(lambda self: self.path / "diagnosis.json")
 
     def read_metrics(self) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:

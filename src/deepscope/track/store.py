@@ -39,9 +39,10 @@ from typing import Any, Callable, Iterable, TypeVar
 
 from deepscope.errors import UserError
 from deepscope.track.runinfo import RunInfo, find_runs
-from deepscope.track.store_rows import folder_artefacts, folder_signature, folder_tags, metric_rows, read_folder
 from deepscope.track.store_query import as_number, check_key, lookup, matches, parse_where, sorted_rows
+from deepscope.track.store_rows import folder_artefacts, folder_signature, read_folder
 from deepscope.track.store_schema import MIGRATIONS, schema_version
+from deepscope.track.store_sql import ensure_run, put_run, record_folder, replace_runs, run_rows
 
 T = TypeVar("T")
 
@@ -94,7 +95,7 @@ class RunStore:
         """Put what a run folder holds into the store: run, params, per-epoch and final metrics, artefacts, tags
         (replacing what the store had for it)."""
         signature, artefacts = folder_signature(info.path), folder_artefacts(info.path)
-        self._write(lambda con: self._record(con, info, signature, artefacts))
+        self._write(lambda con: record_folder(con, info, signature, artefacts))
 
     def start_run(self, run_dir: str | Path, config: dict[str, Any]) -> None:
         """A run (re)starts: status running, its params; metrics logged before are dropped (a resume logs again
@@ -103,7 +104,7 @@ class RunStore:
                        env={"started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
 
         def work(con: sqlite3.Connection) -> None:
-            run_id = self._put_run(con, info, signature="")
+            run_id = put_run(con, info, signature="")
             for table in ("metrics", "latest"):
                 con.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
         self._write(work)
@@ -113,7 +114,7 @@ class RunStore:
         rows = [(name, number) for name, value in values.items() if (number := as_number(value)) is not None]
 
         def work(con: sqlite3.Connection) -> None:
-            run_id = self._ensure_run(con, Path(run_dir))
+            run_id = ensure_run(con, Path(run_dir))
             con.executemany("INSERT OR REPLACE INTO metrics (run_id, step, epoch, name, value) VALUES (?, ?, ?, ?, ?)",
                             [(run_id, int(step), epoch, name, number) for name, number in rows])
             con.execute("UPDATE runs SET updated = ? WHERE id = ?", (time.time(), run_id))
@@ -124,7 +125,7 @@ class RunStore:
             raise ValueError(f"status {status!r}: one of {', '.join(STATUSES)}")
 
         def work(con: sqlite3.Connection) -> None:
-            run_id = self._ensure_run(con, Path(run_dir))
+            run_id = ensure_run(con, Path(run_dir))
             con.execute("UPDATE runs SET status = ?, problems = ?, updated = ? WHERE id = ?",
                         (status, json.dumps(list(problems)), time.time(), run_id))
         self._write(work)
@@ -135,7 +136,7 @@ class RunStore:
         folder = self._folder(run_dir)
 
         def work(con: sqlite3.Connection) -> dict[str, str]:
-            run_id = self._ensure_run(con, folder)
+            run_id = ensure_run(con, folder)
             for key, value in tags.items():
                 if value is None:
                     con.execute("DELETE FROM tags WHERE run_id = ? AND key = ?", (run_id, str(key)))
@@ -181,7 +182,7 @@ class RunStore:
         infos = [read_folder(f) for f in stale]
         vanished = [name for name, (path, *_) in known.items() if not Path(path).exists()]
         if infos or vanished:
-            self._write(lambda con: self._replace(con, infos, vanished))
+            self._write(lambda con: replace_runs(con, infos, vanished))
         return len(infos)
 
     def reindex(self, root: str | Path) -> int:
@@ -197,7 +198,7 @@ class RunStore:
 
         def work(con: sqlite3.Connection) -> None:
             names = [name for (name,) in con.execute("SELECT name FROM runs") if name not in keep]
-            self._replace(con, infos, names)
+            replace_runs(con, infos, names)
         self._write(work)
         return len(infos)
 
@@ -211,7 +212,7 @@ class RunStore:
 
         "metrics" holds the final evaluations ("test.accuracy") and the last logged value of every per-epoch
         metric ("val.loss"). Raises UserError for an expression it cannot read or a key no run has."""
-        rows = self._read(lambda con: self._rows(con))
+        rows = self._read(run_rows)
         filters = [parse_where(expression) for expression in where]
         for expression, key, _, _ in filters:
             check_key(rows, key, f"where {expression!r}")
@@ -227,7 +228,7 @@ class RunStore:
             found = con.execute("SELECT id FROM runs WHERE name = ? AND deleted = 0", (name,)).fetchone()
             if found is None:
                 return None
-            row = self._rows(con, found[0])[0]
+            row = run_rows(con, found[0])[0]
             row["artefacts"] = [{"path": p, "kind": k, "bytes": b} for p, k, b in con.execute(
                 "SELECT path, kind, bytes FROM artefacts WHERE run_id = ? ORDER BY path", found)]
             return row
@@ -260,73 +261,7 @@ class RunStore:
             "SELECT DISTINCT name FROM metrics WHERE run_id = ? AND step IS NOT NULL ORDER BY name",
             (run_id,)).fetchall())]
 
-    # --- internals: one run's rows ---------------------------------------------------------------------------
-    def _record(self, con: sqlite3.Connection, info: RunInfo, signature: str,
-                artefacts: list[tuple[str, str, int]]) -> None:
-        # steps the run logged live are kept: metrics.jsonl knows epochs only
-        steps = dict(con.execute("SELECT m.epoch, MAX(m.step) FROM metrics m JOIN runs r ON r.id = m.run_id "
-                                 "WHERE r.name = ? AND m.epoch IS NOT NULL GROUP BY m.epoch", (info.name,)))
-        run_id = self._put_run(con, info, signature)
-        for table in ("metrics", "latest", "artefacts"):
-            con.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
-        con.executemany("INSERT OR REPLACE INTO metrics (run_id, step, epoch, name, value) VALUES (?, ?, ?, ?, ?)",
-                        [(run_id, *row) for row in metric_rows(info, steps)])
-        con.executemany("INSERT INTO artefacts VALUES (?, ?, ?, ?)", [(run_id, *a) for a in artefacts])
-        tags = folder_tags(info.path)
-        if tags is not None:  # no tags.json: keep the store's
-            con.execute("DELETE FROM tags WHERE run_id = ?", (run_id,))
-            con.executemany("INSERT INTO tags VALUES (?, ?, ?)", [(run_id, k, v) for k, v in tags.items()])
-
-    def _put_run(self, con: sqlite3.Connection, info: RunInfo, signature: str) -> int:
-        """Insert or update the run's row and its params; returns its id."""
-        con.execute(
-            "INSERT INTO runs (name, path, status, problems, task, started, signature, deleted, updated) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (name) DO UPDATE SET path = excluded.path, "
-            "status = excluded.status, problems = excluded.problems, task = excluded.task, "
-            "started = excluded.started, signature = excluded.signature, deleted = 0, updated = excluded.updated",
-            (info.name, str(info.path.resolve()), info.status, json.dumps(info.problems), info.task, info.started,
-             signature, time.time()))
-        run_id = con.execute("SELECT id FROM runs WHERE name = ?", (info.name,)).fetchone()[0]
-        con.execute("DELETE FROM params WHERE run_id = ?", (run_id,))
-        con.executemany("INSERT INTO params VALUES (?, ?, ?)",
-                        [(run_id, key, json.dumps(value, default=str)) for key, value in info.params().items()])
-        return run_id
-
-    def _ensure_run(self, con: sqlite3.Connection, folder: Path) -> int:
-        """The id of the run logged into `folder`, creating a running run if the store has not heard of it."""
-        found = con.execute("SELECT id FROM runs WHERE name = ?", (folder.name,)).fetchone()
-        if found is not None:
-            return found[0]
-        return self._put_run(con, RunInfo(folder, status="running"), signature="")
-
-    def _replace(self, con: sqlite3.Connection, infos: list[tuple[RunInfo, str, list]], drop: list[str]) -> None:
-        for info, signature, artefacts in infos:
-            self._record(con, info, signature, artefacts)
-        con.executemany("DELETE FROM runs WHERE name = ?", [(name,) for name in drop])
-
-    def _rows(self, con: sqlite3.Connection, run_id: int | None = None) -> list[dict[str, Any]]:
-        """Rows for one run or all (not deleted) runs, in five queries whatever their number."""
-        only, args = ("AND run_id = ?", (run_id,)) if run_id is not None else ("", ())
-        rows: dict[int, dict[str, Any]] = {}
-        for id_, name, path, status, problems, task, started, updated in con.execute(
-                "SELECT id, name, path, status, problems, task, started, updated FROM runs WHERE deleted = 0 "
-                + ("AND id = ?" if run_id is not None else ""), args):
-            rows[id_] = {"name": name, "path": path, "status": status, "problems": json.loads(problems), "task": task,
-                         "started": started, "updated": updated, "metrics": {}, "params": {}, "tags": {}}
-        final = f"SELECT run_id, name, value FROM metrics WHERE step IS NULL {only} ORDER BY rowid"
-        last = f"SELECT run_id, name, value FROM latest WHERE 1 {only}"
-        for query in (final, last):  # a final evaluation wins over the last epoch's value of the same name
-            for id_, name, value in con.execute(query, args):
-                if id_ in rows:
-                    rows[id_]["metrics"].setdefault(name, math.nan if value is None else value)
-        for id_, key, value in con.execute(f"SELECT run_id, key, value FROM params WHERE 1 {only}", args):
-            if id_ in rows:
-                rows[id_]["params"][key] = json.loads(value)
-        for id_, key, value in con.execute(f"SELECT run_id, key, value FROM tags WHERE 1 {only} ORDER BY key", args):
-            if id_ in rows:
-                rows[id_]["tags"][key] = value
-        return list(rows.values())
-
+    # --- internals: runs by name or folder -------------------------------------------------------------------
     def _run_id(self, name: str) -> int:
         found = self._read(lambda con: con.execute(
             "SELECT id FROM runs WHERE name = ? AND deleted = 0", (name,)).fetchone())
@@ -428,8 +363,6 @@ class RunStore:
                 migration(con)
             con.execute(f"PRAGMA user_version = {self.SCHEMA_VERSION}")
         self._write(work)
-
-
 
 
 def _locked(error: sqlite3.OperationalError) -> bool:

@@ -40,3 +40,6 @@ class SingleDevice:
 
     def reduce_mean(self, value: torch.Tensor) -> torch.Tensor:
         return value
+
+
+Strategy = SingleDevice  # what a strategy is: the plain behaviour, whose hooks a DDP strategy overrides

@@ -26,6 +26,7 @@ from torch import nn
 
 from deepscope.config.registry import Registry
 from deepscope.errors import ConfigError
+from deepscope.training.monitor import improves
 
 # --- optimizers ----------------------------------------------------------------------------------------------
 
@@ -314,18 +315,11 @@ class PlateauSchedule(Schedule):
     def on_epoch(self, metric: float | None) -> None:
         if metric is None:  # no validation this epoch: nothing to judge
             return
-        improved = self._improved(metric)
+        improved = improves(metric, self.best, self.mode, relative=self.threshold)  # torch's relative threshold
         self.best = float(metric) if improved else self.best
         self.bad_epochs = 0 if improved else self.bad_epochs + 1
         if self.bad_epochs > self.patience:
             self.scale, self.bad_epochs = self.scale * self.factor, 0
-
-    def _improved(self, metric: float) -> bool:
-        if not math.isfinite(metric) or self.best is None:
-            return math.isfinite(metric)
-        if self.mode == "min":  # torch's relative threshold
-            return metric < self.best * (1 - self.threshold)
-        return metric > self.best * (1 + self.threshold)
 
     def decay(self, base_lr: float) -> float:
         return max(base_lr * self.scale, self.min_lr) if self.scale < 1 else base_lr

@@ -1,7 +1,8 @@
 """How the trainer computes a loss and metrics for a model, so any `torch.nn.Module` can be trained.
 
 A deepscope model knows its own losses and metrics (its heads do). A plain module is trained on batches
-`{"input": x, "target": y}` with a named loss, and gets the metrics that go with that loss.
+`{"input": x, "target": y}` with a named loss from `deepscope.models.losses`, and gets the metrics that go with
+that loss's target.
 
     Trainer(loss="cross_entropy").fit(my_module, (x_train, y_train))
 """
@@ -11,28 +12,23 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from deepscope.errors import ConfigError
 from deepscope.metrics import BinaryMetrics, ClassificationMetrics, Metric, RegressionMetrics
+from deepscope.models.losses import LOSSES
 
 Batch = dict[str, torch.Tensor]
 
-LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "cross_entropy": lambda out, y: F.cross_entropy(out.float(), y),
-    "bce": lambda out, y: F.binary_cross_entropy_with_logits(out.float().reshape(y.shape), y.float()),
-    "mse": lambda out, y: F.mse_loss(out.float().reshape(y.shape), y.float()),
-    "huber": lambda out, y: F.huber_loss(out.float().reshape(y.shape), y.float()),
-    "mae": lambda out, y: F.l1_loss(out.float().reshape(y.shape), y.float()),
-}
-
 
 class ModelTask:
-    """For deepscope models (anything with `loss`, `metrics` and `update_metrics`)."""
+    """For deepscope models (anything with `loss`, `metrics` and `update_metrics`): the batch dict goes in whole."""
+
+    def forward(self, model: nn.Module, batch: Batch) -> Any:
+        return model(batch)
 
     def forward_loss(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, Any]:
-        outputs = model(batch)
+        outputs = self.forward(model, batch)
         return _unwrap(model).loss(outputs, batch), outputs
 
     def metrics(self, model: nn.Module) -> dict[str, Metric]:
@@ -45,22 +41,26 @@ class ModelTask:
 class SupervisedTask:
     """For plain modules: `model(batch["input"])` against `batch["target"]` with a named or given loss."""
 
-    def __init__(self, loss: str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]):
-        if isinstance(loss, str) and loss not in LOSSES:
-            raise ConfigError(f"loss: unknown {loss!r}; choose one of {', '.join(LOSSES)} or pass a function")
+    def __init__(self, loss: str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None):
         self.loss_name = loss if isinstance(loss, str) else None
-        self.loss = LOSSES[loss] if isinstance(loss, str) else loss
+        self.loss = LOSSES.get(loss, where="loss") if isinstance(loss, str) else loss
+
+    def forward(self, model: nn.Module, batch: Batch) -> Any:
+        return model(batch["input"])
 
     def forward_loss(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, Any]:
-        outputs = model(batch["input"])
+        if self.loss is None:
+            raise _no_loss()
+        outputs = self.forward(model, batch)
         return self.loss(outputs, batch["target"]), outputs
 
     def metrics(self, model: nn.Module) -> dict[str, Metric]:
-        if self.loss_name == "cross_entropy":
+        target = getattr(self.loss, "target", None)
+        if target == "class":
             return {"target": _LazyClassification()}
-        if self.loss_name == "bce":
+        if target == "binary":
             return {"target": BinaryMetrics()}
-        if self.loss_name in ("mse", "huber", "mae"):
+        if target == "value":
             return {"target": RegressionMetrics()}
         return {}
 
@@ -93,12 +93,18 @@ def _unwrap(model: nn.Module) -> nn.Module:
     return getattr(model, "module", model)  # DistributedDataParallel keeps the model in .module
 
 
-def task_for(model: nn.Module, loss: Any) -> ModelTask | SupervisedTask:
+def task_for(model: nn.Module, loss: Any, *, need_loss: bool = True) -> ModelTask | SupervisedTask:
+    """How to train (or, without `need_loss`, only call) `model`: by its own losses when it has them and no loss
+    is given, else with `loss` on {"input", "target"} batches."""
     if loss is None and hasattr(_unwrap(model), "loss"):
         return ModelTask()
-    if loss is None:
-        raise ConfigError(
-            "Trainer: this model has no `loss` method; pass loss='cross_entropy' (or bce, mse, huber, mae, "
-            "or a function of (outputs, targets)) and data as (inputs, targets)"
-        )
+    if loss is None and need_loss:
+        raise _no_loss()
     return SupervisedTask(loss)
+
+
+def _no_loss() -> ConfigError:
+    return ConfigError(
+        "Trainer: this model has no `loss` method; pass loss='cross_entropy' (or bce, mse, huber, mae, "
+        "or a function of (outputs, targets)) and data as (inputs, targets)"
+    )

@@ -5,7 +5,10 @@ syncs with the device inside a step: the loss is accumulated on the device and r
 
     trainer = Trainer(epochs=3, optimizer="adam", lr=1e-3, callbacks=[EarlyStopping(patience=2)])
     history = trainer.fit(model, train_data, val_data)
-    trainer.evaluate(model, test_data)   # {"loss": ..., "label.accuracy": ...}
+    trainer.evaluate(model, test_data)   # {"loss": ..., "accuracy": ...}: one output's metrics by their own names
+
+Every default is the config's (`deepscope.config.schema.TrainConfig`), so `Trainer()` trains as a config with an
+empty `train:` section does, and `Trainer.from_config(config.train)` as that section says.
 """
 
 from __future__ import annotations
@@ -15,23 +18,28 @@ import math
 import random
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import torch
+from pydantic import ValidationError
 from torch import nn
 
+from deepscope.config.loading import format_validation_error
+from deepscope.config.schema import TrainConfig
 from deepscope.data.dataset import TensorData
-from deepscope.errors import UserError
+from deepscope.errors import ConfigError, UserError
+from deepscope.metrics import metric_key
 from deepscope.training.callbacks.base import Callback, CallbackList
-from deepscope.training.callbacks.early_stopping import mode_for
 from deepscope.training.checkpoint import has_tensors, load_checkpoint, save_checkpoint
-from deepscope.training.distributed import SingleDevice, resolve_device
+from deepscope.training.distributed import SingleDevice, Strategy, resolve_device
+from deepscope.training.monitor import default_monitor, mode_of
 from deepscope.training.optim import build_optimizer, build_schedule
 from deepscope.training.precision import get_precision
 from deepscope.training.task import task_for
 
 Batch = dict[str, torch.Tensor]
+DEFAULTS = TrainConfig()  # the one place the training recipe's defaults are written
 
 
 class TrainingDiverged(UserError):
@@ -43,51 +51,101 @@ class TrainingDiverged(UserError):
 RECURRENT_GRAD_CLIP = 1.0  # recurrent nets multiply gradients through every time step: clip them by default
 
 
-def resolve_grad_clip(spec: float | str | None, model: nn.Module) -> float | None:
-    """The global gradient-norm limit: a number, None or 0 (off), or "auto" (on for recurrent models only)."""
-    if spec == "auto":
+def resolve_grad_clip(limit: float | None, model: nn.Module) -> float | None:
+    """The global gradient-norm limit: a number; 0 for off; None for the default, which clips recurrent models
+    (anything with an `nn.RNNBase`) at 1.0 and leaves the others alone."""
+    if limit is None:
         return RECURRENT_GRAD_CLIP if any(isinstance(m, nn.RNNBase) for m in model.modules()) else None
-    return float(spec) if spec else None
+    return float(limit) if limit else None
 
 
 class Trainer:
+    """Trains any `torch.nn.Module`: a deepscope model (which knows its losses and metrics) or a plain module
+    with a `loss`.
+
+    Args:
+        epochs: passes over the training data.
+        batch_size: examples per optimizer step; `eval_batch_size` for evaluation (default max(batch_size, 512)).
+        optimizer: a name (adam, adamw, sgd, rmsprop) or a dict with `name` and its options (`momentum`, ...).
+        lr, weight_decay: the optimizer's peak learning rate and weight decay (a dict's own values win).
+        schedule: a name (onecycle, cosine, step, plateau, constant) or a dict with `name` and options; None for
+            a constant rate.
+        grad_clip: clip the global gradient norm to this; 0 turns clipping off; None (default) clips recurrent
+            models at 1.0 and leaves the others alone, as `train.grad_clip` does in a config.
+        loss: for a plain module: cross_entropy, bce, mse, huber, mae, or a function (outputs, targets) -> loss.
+        callbacks: everything optional (progress, early stopping, checkpoints, diagnostics, logging).
+        monitor: the metric that decides "better" (default val.loss, or train.loss without validation data).
+        device: auto (CUDA when there is a GPU), cpu, cuda, cuda:1, mps. Ignored when `strategy` is given.
+        precision: fp32, bf16 or fp16 (autocast; fp16 with loss scaling).
+        seed, deterministic: the seed of every generator, and whether to ask torch for deterministic kernels.
+        log_every: steps between the loss readings that progress, logging and NaN checks see.
+        strategy: where and how training runs (default: `SingleDevice` on `device`).
+
+    The config's early_stopping, ema, restore_best and checkpoint_every are callbacks (`EarlyStopping`,
+    `ExponentialMovingAverage`, `ModelCheckpoint`); `deepscope.run.recipe.callbacks_for(config)` builds them.
+
+    Example:
+        >>> trainer = Trainer(epochs=2, loss="cross_entropy", lr=3e-3)
+        >>> history = trainer.fit(nn.Linear(4, 3), (torch.randn(64, 4), torch.randint(0, 3, (64,))))
+        >>> sorted(history[-1])
+        ['epoch', 'lr', 'time', 'train.loss']
+    """
+
     def __init__(
         self,
         *,
-        epochs: int = 10,
-        batch_size: int = 128,
-        eval_batch_size: int | None = None,
-        optimizer: str | dict[str, Any] = "adam",
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
-        schedule: str | dict[str, Any] | None = "onecycle",
-        grad_clip: float | str | None = "auto",
+        epochs: int = DEFAULTS.epochs,
+        batch_size: int = DEFAULTS.batch_size,
+        eval_batch_size: int | None = DEFAULTS.eval_batch_size,
+        optimizer: str | Mapping[str, Any] = DEFAULTS.optimizer.name,
+        lr: float = DEFAULTS.optimizer.lr,
+        weight_decay: float = DEFAULTS.optimizer.weight_decay,
+        schedule: str | Mapping[str, Any] | None = DEFAULTS.schedule.name,
+        grad_clip: float | None = DEFAULTS.grad_clip,
         loss: Any = None,
         callbacks: Iterable[Callback] = (),
-        monitor: str | None = None,
-        device: str = "auto",
-        precision: str = "fp32",
-        seed: int = 0,
-        deterministic: bool = False,
-        log_every: int = 50,
+        monitor: str | None = DEFAULTS.monitor,
+        device: str = DEFAULTS.device,
+        precision: str = DEFAULTS.precision,
+        seed: int = DEFAULTS.seed,
+        deterministic: bool = DEFAULTS.deterministic,
+        log_every: int = DEFAULTS.log_every,
+        strategy: Strategy | None = None,
     ):
         self.epochs, self.batch_size = epochs, batch_size
         self.eval_batch_size = eval_batch_size or max(batch_size, 512)
         self.optimizer_spec = {"name": optimizer} if isinstance(optimizer, str) else dict(optimizer)
         self.optimizer_spec.setdefault("lr", lr)
         self.optimizer_spec.setdefault("weight_decay", weight_decay)
-        self.schedule_spec = {"name": schedule or "constant"} if not isinstance(schedule, dict) else dict(schedule)
+        self.schedule_spec = dict(schedule) if isinstance(schedule, Mapping) else {"name": schedule or "constant"}
         self.grad_clip_spec, self.loss_spec, self.monitor_spec = grad_clip, loss, monitor
-        self.grad_clip: float | None = None  # resolved in fit: "auto" depends on the model
+        self.grad_clip: float | None = None  # resolved in fit: the default depends on the model
         self.callbacks = CallbackList(list(callbacks))
-        self.strategy = SingleDevice(resolve_device(device))
+        self.strategy = strategy or SingleDevice(resolve_device(device))
         self.precision = get_precision(precision, self.strategy.device)
         self.seed, self.deterministic, self.log_every = seed, deterministic, log_every
         self.epoch = self.global_step = self.batch_in_epoch = 0
         self.history: list[dict[str, float]] = []
-        self.should_stop = False
+        self.should_stop = False  # a callback sets it to end training after the current step
         self.model: nn.Module | None = None
         self.eval_model: nn.Module | None = None  # what validation uses: the model, or e.g. its weight average
+        self.last_loss: torch.Tensor | None = None  # the last step's loss, on the device (reading it syncs)
+
+    @classmethod
+    def from_config(cls, train: TrainConfig | Mapping[str, Any] | None = None, **options: Any) -> "Trainer":
+        """The trainer a config's `train:` section describes (a TrainConfig or its dict); `options` (callbacks,
+        loss, strategy, or any setting) are added, or win over the section.
+
+            trainer = Trainer.from_config({"epochs": 3, "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9}})
+        """
+        t = train if isinstance(train, TrainConfig) else _train_config(train or {})
+        settings = dict(
+            epochs=t.epochs, batch_size=t.batch_size, eval_batch_size=t.eval_batch_size,
+            optimizer=t.optimizer.model_dump(exclude_none=True), schedule=t.schedule.model_dump(exclude_none=True),
+            grad_clip=t.grad_clip, monitor=t.monitor, device=t.device, precision=t.precision, seed=t.seed,
+            deterministic=t.deterministic, log_every=t.log_every,
+        )
+        return cls(**{**settings, **options})
 
     @property
     def device(self) -> torch.device:
@@ -116,13 +174,13 @@ class Trainer:
         self.train_data, self.val_data = as_data(train_data, self.device), as_data(val_data, self.device)
         self.grad_clip = resolve_grad_clip(self.grad_clip_spec, model)
         self.model = self.eval_model = model = self.strategy.setup(model)  # a callback may swap eval_model
-        self.monitor = self.monitor_spec or ("val.loss" if self.val_data is not None else "train.loss")
+        self.monitor = default_monitor(self.monitor_spec, has_validation=self.val_data is not None)
         self.steps_per_epoch = self.train_data.num_batches(self.batch_size)
         options = {k: v for k, v in self.optimizer_spec.items() if k != "name"}
         self.optimizer = build_optimizer(model, self.optimizer_spec.get("name") or "adam", **options)
         schedule_spec = dict(self.schedule_spec)
         if schedule_spec.get("name") == "plateau":  # lower the LR when the monitored metric stops improving
-            schedule_spec.setdefault("mode", mode_for(self.monitor))
+            schedule_spec.setdefault("mode", mode_of(self.monitor))
         self.schedule = build_schedule(self.optimizer, schedule_spec, total_steps=self.epochs * self.steps_per_epoch,
                                        steps_per_epoch=self.steps_per_epoch)
         self.shuffle = torch.Generator().manual_seed(self.seed)
@@ -141,12 +199,15 @@ class Trainer:
         model.train()
         batches = self.train_data.batches(self.batch_size, shuffle=True, generator=self.shuffle, skip=self.batch_in_epoch)
         for batch in batches:
-            self.epoch_loss += self.train_step(model, batch).detach()
+            self.last_loss = self.train_step(model, batch).detach()
+            self.epoch_loss += self.last_loss
             self.global_step += 1
             self.batch_in_epoch += 1
             if self.global_step % self.log_every == 0:
                 self._log_point()
             self.callbacks.on_batch_end(self)
+            if self.should_stop:  # e.g. a range test that has seen enough; the epoch still ends as usual
+                break
         logs = {"epoch": self.epoch + 1, "train.loss": self._mean_epoch_loss(), "lr": self.schedule.current_lr()}
         if self.val_data is not None:
             logs.update({f"val.{k}": v for k, v in self.evaluate(self.eval_model, self.val_data).items() if _scalar(v)})
@@ -210,16 +271,17 @@ class Trainer:
         results: dict[str, Any] = {"loss": total.item() / max(count, 1)}
         for name, metric in metrics.items():  # one output: plain names; several: prefixed by the output
             for key, value in metric.compute().items():
-                results[f"{name}.{key}" if len(metrics) > 1 else key] = value
+                results[metric_key(name, key, metrics)] = value
         return results
 
     @torch.no_grad()
     def predict(self, model: nn.Module, data: Any) -> list[Any]:
         """Raw model outputs per batch (decoded predictions come from `deepscope.load(run).predict`)."""
+        task = task_for(model, self.loss_spec, need_loss=False)  # how this model is called, not what it computes
         data = as_data(data, self.device)
         model.eval()
         with self.precision.autocast():
-            return [model(batch if "input" not in batch else batch["input"]) for batch in data.batches(self.eval_batch_size)]
+            return [task.forward(model, batch) for batch in data.batches(self.eval_batch_size)]
 
     # --- checkpoints ----------------------------------------------------------------------------------------
     def save_checkpoint(self, path: str | Path) -> Path:
@@ -276,3 +338,10 @@ def as_data(data: Any, device: torch.device) -> TensorData | None:
     raise UserError(
         f"training data must be a TensorData, a dict of tensors or an (inputs, targets) pair, got {type(data).__name__}"
     )
+
+
+def _train_config(values: Mapping[str, Any]) -> TrainConfig:
+    try:
+        return TrainConfig.model_validate(dict(values))
+    except ValidationError as error:
+        raise ConfigError(format_validation_error(error, "Trainer.from_config", schema=TrainConfig, prefix="train")) from None

@@ -3,14 +3,17 @@
     GET  /                               the runs table and the comparison chart
     GET  /runs/{name}                    one run: summary and the report's sections
     GET  /runs/{name}/report.html        the run's own report file, when it has one
+    GET  /static/dashboard.js, /static/dashboard.css    the pages' script and stylesheet (package data)
     GET  /api/runs?where=..&sort=..&descending=true&limit=N     rows as the store gives them, after bringing
-                                         the store up to date with the run folders
+                                         the store up to date with the run folders; with "columns" (the metric
+                                         columns of a runs table) and "directions" ({metric: "min"|"max"|null})
     GET  /api/runs/{name}                one row, with its metric names
     GET  /api/runs/{name}/metrics        {"run", "metrics": [names]}
-    GET  /api/runs/{name}/metrics/{metric}   {"run", "metric", "points": [[step, value], ...]}
+    GET  /api/runs/{name}/metrics/{metric}   {"run", "metric", "direction", "points": [[step, value], ...]}
     POST /api/reindex                    rebuild the store from the run folders
 
-Pages are whole HTML strings with their style and script inline, so the dashboard works with no network.
+Pages are HTML strings that load their script and stylesheet from this server (no inline script), so the
+dashboard works with no network.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from deepscope.errors import UserError
-from deepscope.ui import pages
+from deepscope.metrics import direction
+from deepscope.track.columns import headline_columns
+from deepscope.ui import assets, pages
 from deepscope.ui.embed import ReportCache
 from deepscope.ui.source import RunSource
 
@@ -67,6 +72,19 @@ def create_app(root: str | Path, allowed_hosts: list[str] | None = None) -> Fast
     def favicon() -> Response:
         return Response(status_code=204)  # browsers ask for one; no icon rather than a 404 in their console
 
+    @app.get(assets.PREFIX + "{name}", include_in_schema=False)
+    def static_file(name: str) -> Response:
+        try:
+            found = assets.read(name)
+        except FileNotFoundError as missing:  # a broken installation: say so rather than a bare 500
+            return Response(str(missing), status_code=500, media_type="text/plain")
+        if found is None:
+            raise HTTPException(404, f"no file {name!r} in the dashboard's static files")
+        body, media_type = found
+        # no-cache: the browser asks again each time (a 200 from localhost), so an upgrade is never half-seen
+        return Response(body, media_type=media_type, headers={"Cache-Control": "no-cache",
+                                                              "X-Content-Type-Options": "nosniff"})
+
     @app.get("/runs/{name}", response_class=HTMLResponse)
     def run_page(name: str) -> HTMLResponse:
         row = find(name)
@@ -86,7 +104,8 @@ def create_app(root: str | Path, allowed_hosts: list[str] | None = None) -> Fast
                   limit: int | None = Query(default=None, ge=1)) -> dict:
         source.sync()
         rows = source.runs(where=where, sort=sort, descending=descending, limit=limit)
-        return {"root": str(source.root), "count": len(rows), "runs": rows}
+        return {"root": str(source.root), "count": len(rows), "runs": rows,
+                "columns": headline_columns(rows, first=[sort] if sort else ()), "directions": directions(rows)}
 
     @app.get("/api/runs/{name}")
     def one_run(name: str) -> dict:
@@ -100,10 +119,21 @@ def create_app(root: str | Path, allowed_hosts: list[str] | None = None) -> Fast
     @app.get("/api/runs/{name}/metrics/{metric}")
     def metric_series(name: str, metric: str) -> dict:
         row_or_404(name)
-        return {"run": name, "metric": metric, "points": source.metric_series(name, metric)}
+        return {"run": name, "metric": metric, "direction": direction(metric),
+                "points": source.metric_series(name, metric)}
 
     @app.post("/api/reindex")
     def reindex() -> dict:
         return {"runs": source.reindex()}
 
     return app
+
+
+def directions(rows: list[dict]) -> dict[str, str | None]:
+    """{metric key: "min" | "max" | None} for every metric of the rows, so the page never guesses from a name.
+
+    >>> directions([{"metrics": {"val.loss": 0.3, "test.accuracy": 0.9, "lr": 0.01}}])
+    {'val.loss': 'min', 'test.accuracy': 'max', 'lr': None}
+    """
+    keys = dict.fromkeys(key for row in rows for key in row.get("metrics") or {})
+    return {key: direction(key) for key in keys}

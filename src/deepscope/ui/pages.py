@@ -1,4 +1,7 @@
-"""The dashboard's HTML pages, built as strings: everything inline (style, script, charts) so they work offline.
+"""The dashboard's HTML pages, built as strings. Their stylesheet and script are files this server serves
+(`deepscope.ui.assets`), never inline markup, and nothing is fetched from elsewhere, so the pages work offline
+and a strict Content-Security-Policy can forbid inline script. A page's script reads what it needs from the API
+(or from `data-*` attributes), not from values written into a <script>.
 
 Text that comes from a run (its name, reasons, parameters, an error message) is escaped before it enters the
 markup; the report's own fragment is embedded as the report module wrote it.
@@ -11,19 +14,28 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from deepscope.formats import table_number
+from deepscope.ui import assets
 from deepscope.ui.embed import Embedded
-from deepscope.ui.script import JS
-from deepscope.ui.style import CSS
 
 
-def layout(title: str, root: Path, body: str, script: str = "") -> str:
+def layout(title: str, root: Path, body: str, script: str | None = None) -> str:
+    """A whole page: the shared header and stylesheet around `body`, then the named script (an asset) if any.
+
+    >>> page = layout("runs", Path("runs"), "<p>hi</p>", script="dashboard.js")
+    >>> '<script src="/static/dashboard.js"></script>' in page, '<link rel="stylesheet"' in page
+    (True, True)
+    """
+    # at the end of the body: the script runs once the elements it fills in exist
+    script_tag = f"<script src=\"{escape(assets.url(script))}\"></script>" if script else ""
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
+        f"<title>{escape(title)}</title>"
+        f"<link rel=\"stylesheet\" href=\"{escape(assets.url('dashboard.css'))}\"></head><body>"
         "<header class=\"top\"><a class=\"brand\" href=\"/\">deepscope</a>"
         f"<span class=\"where\" title=\"run root\">{escape(str(root))}</span></header>"
-        f"<main>{body}</main>{f'<script>{script}</script>' if script else ''}</body></html>"
+        f"<main>{body}</main>{script_tag}</body></html>"
     )
 
 
@@ -52,7 +64,7 @@ def runs_page(root: Path) -> str:
   </div>
   <div class="body"><div id="chart"><div class="empty">tick runs in the table to see their curves here, one over the other</div></div></div>
 </section>"""
-    return layout("deepscope runs", root, body, JS)
+    return layout("deepscope runs", root, body, script="dashboard.js")
 
 
 def run_page(root: Path, row: dict[str, Any], report: Embedded) -> str:
@@ -108,15 +120,9 @@ def summary(row: dict[str, Any]) -> str:
 def key_values(title: str, values: dict[str, Any], open_: bool) -> str:
     if not values:
         return ""
-    rows = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(short(v))}</td></tr>" for k, v in values.items())
+    rows = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(table_number(v))}</td></tr>" for k, v in values.items())
     return (f"<details{' open' if open_ else ''}><summary>{escape(title)} ({len(values)})</summary>"
             f"<table class=\"kv\">{rows}</table></details>")
-
-
-def short(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return "" if value is None else str(value)
 
 
 def not_found_page(root: Path, name: str) -> str:

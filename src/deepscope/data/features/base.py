@@ -3,7 +3,7 @@
 A feature's fitted state is plain JSON (`state()` / `Feature.from_state`), saved with the model so that
 `predict` and `serve` preprocess exactly as training did.
 
-    feature = FEATURES.get("number")("age", {})
+    feature = FEATURES.get("number")("age", {}, where="data.inputs")
     feature.fit(train_values)
     tensor = feature.encode(values)
     Feature.from_state(feature.state()).encode(values)   # identical
@@ -15,10 +15,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
+from deepscope.config.options import parse_options
 from deepscope.config.registry import Registry
-from deepscope.errors import ConfigError, DataError
+from deepscope.errors import DataError
 
 FEATURES: Registry[type["Feature"]] = Registry("feature type")
 
@@ -28,25 +29,28 @@ class FeatureOptions(BaseModel):
 
 
 class Feature:
-    """Base class. Subclasses set `type`, `kind` and `Options`, and implement the `_fit` / `encode` hooks."""
+    """Base class. Subclasses set `type`, `kind` and `Options`, and implement the `_fit` / `encode` hooks.
+
+    Args:
+        name: the column.
+        options: the config's options for it (`{"size": 32}`); for an output, those its `Options` do not
+            declare belong to the model's head (loss settings), which checks them when the model is built.
+        where: the config path, for messages ("data.inputs", "data.outputs").
+    """
 
     type: ClassVar[str]
-    kind: ClassVar[str]  # "image" or "tabular": which encoder family reads it
+    kind: ClassVar[str]  # "image", "tabular", "sequence", "audio": which encoder family reads it
     Options: ClassVar[type[FeatureOptions]] = FeatureOptions
-    # options a head owns (loss settings) when this feature is an output; the builder passes them on
-    head_options: ClassVar[frozenset[str]] = frozenset()
+    output_only: ClassVar[bool] = False  # a forecast is always an output
 
     def __init__(self, name: str, options: dict[str, Any] | None = None, *, where: str = "data"):
         self.name = name
         self.where = where
+        self.is_output = self.output_only or where.endswith("outputs")
         options = dict(options or {})
-        self.head_config = {k: options.pop(k) for k in list(options) if k in self.head_options}
-        try:
-            self.options = self.Options(**options)
-        except ValidationError as error:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-            allowed = ", ".join(sorted(set(self.Options.model_fields) | self.head_options)) or "none"
-            raise ConfigError(f"{where}.{name}: {problems} (options for {self.type}: {allowed})") from None
+        own = set(self.Options.model_fields)
+        self.head_config = {k: options.pop(k) for k in list(options) if k not in own} if self.is_output else {}
+        self.options = parse_options(self.Options, options, f"{where}.{name}", what=self.type)
         self.fitted: dict[str, Any] = {}
 
     # --- the contract --------------------------------------------------------------------------------------
@@ -83,7 +87,8 @@ class Feature:
     def from_state(state: dict[str, Any], *, where: str = "data") -> "Feature":
         """The fitted feature again; `where` names the place in messages (e.g. "prediction input")."""
         cls = FEATURES.get(state["type"])
-        feature = cls(state["name"], {**state["options"], **state.get("head", {})}, where=where)
+        feature = cls(state["name"], state["options"], where=where)
+        feature.head_config = dict(state.get("head") or {})  # an output's head options, checked when it was trained
         feature.fitted = state["fitted"]
         return feature
 
@@ -104,3 +109,12 @@ def as_array(values: Any) -> np.ndarray:
 
 def _mixed(values: list | tuple) -> bool:
     return any(v is None or isinstance(v, str) for v in values)
+
+
+def describe_features(features: dict[str, Feature]) -> dict[str, dict[str, Any]]:
+    """What the model builder reads: each feature's description, and for outputs the options its head takes.
+
+    >>> describe_features({"label": category})   # doctest: +SKIP
+    {'label': {'name': 'label', 'type': 'category', 'kind': 'tabular', 'cardinality': 10, 'head': {}}}
+    """
+    return {name: {**feature.describe(), "head": feature.head_config} for name, feature in features.items()}

@@ -23,7 +23,6 @@ class BinaryFeature(Feature):
     type = "binary"
     kind = "tabular"
     Options = BinaryOptions
-    head_options = frozenset({"threshold", "pos_weight"})
 
     def _fit(self, values: Any) -> dict[str, Any]:
         seen = sorted({k for k in _keys(values) if k is not None})

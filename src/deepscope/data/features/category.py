@@ -28,11 +28,6 @@ class CategoryFeature(Feature):
     type = "category"
     kind = "tabular"
     Options = CategoryOptions
-    head_options = frozenset({"label_smoothing", "top_k", "class_weights"})
-
-    def __init__(self, name: str, options: dict[str, Any] | None = None, *, where: str = "data"):
-        super().__init__(name, options, where=where)
-        self.is_output = where.endswith("outputs")
 
     def _fit(self, values: Any) -> dict[str, Any]:
         keys = self._keys(values)

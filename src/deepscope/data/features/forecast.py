@@ -36,7 +36,7 @@ class ForecastFeature(Feature):
     type = "forecast"
     kind = "forecast"
     Options = ForecastOptions
-    head_options = frozenset({"loss"})
+    output_only = True
 
     def _fit(self, windows: SeriesWindows) -> dict[str, Any]:
         values = windows.series.column(self.options.target)
@@ -54,6 +54,9 @@ class ForecastFeature(Feature):
         """{"values": (B, horizon) in original units} -> [{name: [horizon floats]}, ...]."""
         values = output["values"].detach().double().cpu().numpy()
         return [{self.name: row.tolist()} for row in values]
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "where": "data.series"}  # its head's options come from data.series
 
     @property
     def _where(self) -> str:

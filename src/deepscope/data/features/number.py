@@ -24,7 +24,6 @@ class NumberFeature(Feature):
     type = "number"
     kind = "tabular"
     Options = NumberOptions
-    head_options = frozenset({"loss"})
 
     def _fit(self, values: Any) -> dict[str, Any]:
         x = self.parse(values)

@@ -16,13 +16,11 @@ from deepscope.data.sources.builtin import BUILTIN_DATASETS
 from deepscope.data.sources.csv_table import load_csv
 from deepscope.data.sources.image_folder import load_image_folder
 from deepscope.data.sources.npz import load_npz
+from deepscope.data.suffixes import AUDIO_SUFFIXES, TABLE_SUFFIXES, TEXT_SUFFIXES
 from deepscope.errors import ConfigError, DataError
 
 __all__ = ["BUILTIN_DATASETS", "RawData", "load_source", "load_csv", "load_image_folder", "load_npz"]
 
-TABLE_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
-AUDIO_SUFFIXES = frozenset({".wav"})
-TEXT_SUFFIXES = frozenset({".txt", ".text", ".pos", ".neg"})
 
 
 def load_source(source: str, **options: Any) -> RawData:

@@ -25,12 +25,12 @@ import numpy as np
 
 from deepscope.data.sources.base import SPLITS, RawData
 from deepscope.data.sources.image_folder import SPLIT_ALIASES
+from deepscope.data.suffixes import AUDIO_SUFFIXES
 from deepscope.data.wav import Recording, read_wav
 from deepscope.errors import ConfigError, DataError
 
 log = logging.getLogger("deepscope")
 
-AUDIO_SUFFIXES = frozenset({".wav"})
 LAYOUT = (
     "expected one sub-folder of WAV files per class (e.g. {path}/yes/1.wav, {path}/no/1.wav), optionally inside "
     "train/ and test/ (and val/) folders, or WAV files whose names carry the label with data.pattern, "

@@ -24,11 +24,11 @@ import numpy as np
 from PIL import Image
 
 from deepscope.data.sources.base import SPLITS, RawData
+from deepscope.data.suffixes import IMAGE_SUFFIXES
 from deepscope.errors import ConfigError, DataError
 
 log = logging.getLogger("deepscope")
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif"})
 SPLIT_ALIASES = {"valid": "val", "validation": "val"}
 GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "F"})
 LAYOUT = (

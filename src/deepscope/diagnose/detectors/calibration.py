@@ -5,7 +5,7 @@ from __future__ import annotations
 from deepscope.diagnose.detectors import DETECTORS
 from deepscope.diagnose.finding import Finding
 from deepscope.diagnose.record import Record
-from deepscope.diagnose.series import fmt
+from deepscope.formats import message_number
 
 INFO = 0.05
 WARNING = 0.1
@@ -23,13 +23,13 @@ def calibration(record: Record) -> list[Finding]:
     direction = "over-confident" if over else "under-confident"
     return [Finding(
         "calibration", severity,
-        f"Calibration: the model is {direction} (mean confidence {fmt(stats['confidence'])}, accuracy "
-        f"{fmt(stats['accuracy'])}, ECE {fmt(ece)})",
+        f"Calibration: the model is {direction} (mean confidence {message_number(stats['confidence'])}, accuracy "
+        f"{message_number(stats['accuracy'])}, ECE {message_number(ece)})",
         "A calibrated model that says 80% is right 80% of the time. The expected calibration error (ECE) is the "
         f"average gap between confidence and accuracy on the {stats.get('split', 'validation')} data. "
         + ("Over-confident probabilities mislead anyone who acts on them." if over else
            "Under-confidence is expected with label smoothing; it does not change which class is predicted."),
         {**{k: v for k, v in stats.items() if k != "output"}, "output": stats.get("output")},
-        [f"scale the logits by 1/{fmt(stats['temperature'])} (temperature scaling) to bring ECE to {fmt(stats['ece_after'])}",
+        [f"scale the logits by 1/{message_number(stats['temperature'])} (temperature scaling) to bring ECE to {message_number(stats['ece_after'])}",
          *(["reduce over-fitting (weight decay, dropout, early stopping)"] if over else []),
          "report probabilities only after calibration if decisions depend on them"])]

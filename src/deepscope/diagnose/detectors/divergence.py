@@ -8,7 +8,8 @@ import math
 from deepscope.diagnose.detectors import DETECTORS
 from deepscope.diagnose.finding import Finding
 from deepscope.diagnose.record import Record
-from deepscope.diagnose.series import fmt, initial_loss
+from deepscope.diagnose.series import initial_loss
+from deepscope.formats import message_number
 
 BLOW_UP = 5.0  # a loss this many times the initial one is not noise
 
@@ -16,7 +17,7 @@ BLOW_UP = 5.0  # a loss this many times the initial one is not noise
 @DETECTORS.register("divergence")
 def divergence(record: Record) -> list[Finding]:
     lr = record.task.get("lr")
-    advice = [f"lower the learning rate about 10x (train.optimizer.lr={fmt(lr / 10)})" if lr else
+    advice = [f"lower the learning rate about 10x (train.optimizer.lr={message_number(lr / 10)})" if lr else
               "lower the learning rate about 10x", "clip gradients: train.grad_clip: 1.0",
               "normalise the inputs, or add batch normalisation", "find a safe rate with `deepscope lr-find CONFIG`"]
     if record.nonfinite:
@@ -38,7 +39,7 @@ def divergence(record: Record) -> list[Finding]:
         return []
     where = f"step {step}" if step is not None else f"epoch {epoch}"
     return [Finding(
-        "divergence", "error", f"Training diverged: the loss jumped from {fmt(start)} to {fmt(value)} at {where}",
+        "divergence", "error", f"Training diverged: the loss jumped from {message_number(start)} to {message_number(value)} at {where}",
         "Each update overshot so far that the network got worse instead of better. The usual cause is a learning "
         "rate too high for this model and data; unnormalised inputs and missing gradient clipping make it worse.",
         {"initial_loss": start, "peak_loss": value, "step": step, "epoch": epoch, "lr": lr,

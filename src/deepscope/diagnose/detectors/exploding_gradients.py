@@ -5,7 +5,8 @@ from __future__ import annotations
 from deepscope.diagnose.detectors import DETECTORS
 from deepscope.diagnose.finding import Finding
 from deepscope.diagnose.record import Record
-from deepscope.diagnose.series import finite, fmt, healthy_samples, layer_medians, through_time
+from deepscope.diagnose.series import finite, healthy_samples, layer_medians, through_time
+from deepscope.formats import message_number
 
 GROWTH = 50.0  # largest sampled gradient norm against the one before training
 DEPTH_GROWTH = 1e3  # input-side layer's gradient RMS against the output-side one
@@ -26,7 +27,7 @@ def exploding_gradients(record: Record) -> list[Finding]:
         clipped = record.task.get("grad_clip") and record.nonfinite is None
         return [Finding(
             "exploding_gradients", "info" if clipped else "error" if peak >= 1e3 * initial else "warning",
-            f"Exploding gradients: the gradient norm reached {fmt(peak)} at step {step}, {fmt(peak / initial)}x its "
+            f"Exploding gradients: the gradient norm reached {message_number(peak)} at step {step}, {message_number(peak / initial)}x its "
             "starting value",
             "The gradient tells each weight how far to move. When its size grows by orders of magnitude, the "
             "updates become huge jumps and training becomes unstable or diverges."
@@ -41,7 +42,7 @@ def exploding_gradients(record: Record) -> list[Finding]:
         if last > 0 and first / last >= DEPTH_GROWTH:
             return [Finding(
                 "exploding_gradients", "warning",
-                f"Exploding gradients: the first layer gets {fmt(first / last)}x the gradient of the last",
+                f"Exploding gradients: the first layer gets {message_number(first / last)}x the gradient of the last",
                 "The gradient grows as it flows back towards the input, layer after layer (or step after step in a "
                 "recurrent network), so the early weights take huge, unstable steps.",
                 {"first_layer": names[0], "first_grad_rms": first, "last_layer": names[-1], "last_grad_rms": last},
@@ -57,7 +58,7 @@ def _through_time(record: Record, advice: list[str]) -> list[Finding]:
             steps = int(layer["steps"])
             return [Finding(
                 "exploding_gradients", "warning",
-                f"Exploding gradients through time: in {name}, the first of {steps} steps gets {fmt(first / last)}x "
+                f"Exploding gradients through time: in {name}, the first of {steps} steps gets {message_number(first / last)}x "
                 "the gradient of the last",
                 "A recurrent layer passes the gradient back one time step at a time, multiplying it by the recurrent "
                 "weights at each step; here it grows on its way back, so the updates are dominated by the start of "

@@ -9,7 +9,7 @@ import re
 from deepscope.diagnose.detectors import DETECTORS
 from deepscope.diagnose.finding import Finding
 from deepscope.diagnose.record import Record
-from deepscope.diagnose.series import fmt
+from deepscope.formats import message_number
 
 # gain = std * sqrt(fan_in): PyTorch's default init gives 0.58, Xavier/Kaiming 0.7-1.4
 GAIN_RANGE = (0.1, 3.0)
@@ -36,7 +36,7 @@ def init_scale(record: Record) -> list[Finding]:
              "nn.init.xavier_uniform_ for tanh/sigmoid layers"], layer=next(iter(off))))
     if biased:
         findings.append(Finding(
-            "bias_init", "warning", f"{len(biased)} layer(s) start with large biases (mean up to {fmt(max(biased.values(), key=abs))})",
+            "bias_init", "warning", f"{len(biased)} layer(s) start with large biases (mean up to {message_number(max(biased.values(), key=abs))})",
             "Biases usually start at or near zero. A large negative bias before a ReLU switches units off for every "
             "input from the start (they never learn); a large positive one saturates sigmoid and tanh units.",
             {"bias_mean_by_layer": biased}, ["initialise biases to zero (nn.init.zeros_)"], layer=next(iter(biased))))

@@ -7,7 +7,7 @@ import math
 from deepscope.diagnose.detectors import DETECTORS
 from deepscope.diagnose.finding import Finding
 from deepscope.diagnose.record import Record
-from deepscope.diagnose.series import fmt
+from deepscope.formats import message_number
 
 
 @DETECTORS.register("initial_loss")
@@ -24,9 +24,9 @@ def initial_loss(record: Record) -> list[Finding]:
                                      "normalise numeric inputs (deepscope's number feature does this by default)"])]
     if loss > 2 * expected and loss > expected + 1:
         return [Finding(
-            "initial_loss", "warning", f"The initial loss {fmt(loss)} is far above {fmt(expected)}, the loss of guessing",
+            "initial_loss", "warning", f"The initial loss {message_number(loss)} is far above {message_number(expected)}, the loss of guessing",
             "A network that has learned nothing should spread its probability evenly and score about "
-            f"{fmt(expected)} (ln of the number of classes). A much higher loss means it starts out confidently "
+            f"{message_number(expected)} (ln of the number of classes). A much higher loss means it starts out confidently "
             "wrong: its outputs are too large at initialisation, which wastes the first epochs and can destabilise "
             "training.",
             {"initial_loss": loss, "expected_loss": expected},

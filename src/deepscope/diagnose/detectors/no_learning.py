@@ -5,7 +5,8 @@ from __future__ import annotations
 from deepscope.diagnose.detectors import DETECTORS
 from deepscope.diagnose.finding import Finding
 from deepscope.diagnose.record import Record
-from deepscope.diagnose.series import chance_accuracy, fmt, metric_key
+from deepscope.diagnose.series import chance_accuracy, validation_key
+from deepscope.formats import message_number
 
 MARGIN = 0.05  # best validation accuracy within this of chance
 
@@ -15,14 +16,14 @@ def no_learning(record: Record) -> list[Finding]:
     findings = []
     for output, description in record.outputs_of_type("category", "binary").items():
         chance = chance_accuracy(record, output)
-        accuracy = record.series(metric_key(record, output, "accuracy"))
+        accuracy = record.series(validation_key(record, output, "accuracy"))
         if chance is None or len(accuracy) < 2 or max(accuracy) > chance + MARGIN:
             continue
         train = record.series("train.loss")
         memorising = len(train) >= 2 and train[-1] < 0.8 * train[0]
         findings.append(Finding(
             "no_learning", "warning",
-            f"Not learning: the best validation accuracy, {fmt(max(accuracy))}, is no better than chance ({fmt(chance)})",
+            f"Not learning: the best validation accuracy, {message_number(max(accuracy))}, is no better than chance ({message_number(chance)})",
             "After training, the model predicts new examples no better than always guessing the most common class. "
             + ("Its training loss did fall, so it memorised the training labels without finding anything that "
                "carries over: the labels may not match the inputs (shuffled or misaligned), or the inputs carry no "

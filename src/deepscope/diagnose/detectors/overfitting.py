@@ -5,7 +5,8 @@ from __future__ import annotations
 from deepscope.diagnose.detectors import DETECTORS
 from deepscope.diagnose.finding import Finding
 from deepscope.diagnose.record import Record
-from deepscope.diagnose.series import fmt, initial_loss
+from deepscope.diagnose.series import initial_loss
+from deepscope.formats import message_number
 
 RISE = 0.05  # validation loss this far (relative) above its best
 GAP = 0.1  # or a gap between validation and training loss of this fraction of the initial loss ...
@@ -34,8 +35,8 @@ def overfitting(record: Record) -> list[Finding]:
     severity = "info" if stopped and record.task.get("restore_best", True) else "warning"
     return [Finding(
         "overfitting", severity,
-        f"Overfitting from epoch {onset}: validation loss rose {fmt(best['val.loss'])} → {fmt(last['val.loss'])} "
-        f"while training loss fell {fmt(best['train.loss'])} → {fmt(last['train.loss'])}",
+        f"Overfitting from epoch {onset}: validation loss rose {message_number(best['val.loss'])} → {message_number(last['val.loss'])} "
+        f"while training loss fell {message_number(best['train.loss'])} → {message_number(last['train.loss'])}",
         "The model keeps getting better on the examples it trains on but no better (or worse) on new ones: it is "
         "memorising the training set instead of learning patterns that generalise."
         + (" Early stopping caught it, and the saved model is the best epoch." if severity == "info" else ""),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from deepscope.diagnose.detectors import DETECTORS
 from deepscope.diagnose.finding import Finding
 from deepscope.diagnose.record import Record
-from deepscope.diagnose.series import fmt, initial_loss
+from deepscope.diagnose.series import initial_loss
+from deepscope.formats import message_number
 
 FLAT = 0.01  # less than this relative improvement over the window
 WINDOW = 3  # epochs
@@ -25,7 +26,7 @@ def plateau(record: Record) -> list[Finding]:
     lrs = [h.get("lr") for h in history[begin:] if isinstance(h.get("lr"), (int, float))]
     return [Finding(
         "plateau", "info",  # flat and high is also what noisy labels look like once learned: a hint, not an alarm
-        f"Plateau: training loss has stayed near {fmt(losses[-1])} since epoch {history[begin]['epoch']}",
+        f"Plateau: training loss has stayed near {message_number(losses[-1])} since epoch {history[begin]['epoch']}",
         "The loss stopped going down while the model is still far from fitting the data. Training is stuck: the "
         "steps may be too small to escape a flat region, or too large to settle into a better one.",
         {"since_epoch": history[begin]["epoch"], "loss": losses[-1], "initial_loss": start,

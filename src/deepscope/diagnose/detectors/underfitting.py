@@ -5,7 +5,8 @@ from __future__ import annotations
 from deepscope.diagnose.detectors import DETECTORS
 from deepscope.diagnose.finding import Finding
 from deepscope.diagnose.record import Record
-from deepscope.diagnose.series import fmt, initial_loss
+from deepscope.diagnose.series import initial_loss
+from deepscope.formats import message_number
 
 HIGH = 0.5  # final training loss still this fraction of the initial loss
 FALLING = 0.03  # a new low this much (relative) below the best before the last 3 epochs: "still improving"
@@ -25,7 +26,7 @@ def underfitting(record: Record) -> list[Finding]:
     # falling is evidence enough for a warning
     return [Finding(
         "underfitting", "warning" if still_falling else "info",
-        f"Underfitting: training loss is still {fraction:.0%} of where it started ({fmt(start)} → {fmt(train[-1])})",
+        f"Underfitting: training loss is still {fraction:.0%} of where it started ({message_number(start)} → {message_number(train[-1])})",
         "The model has not managed to fit even the examples it trains on, so it cannot do well on new ones. "
         + ("The loss was still falling at the last epoch: it needs more training." if still_falling else
            "The loss has settled: either the labels are noisy and no model can do much better (compare with a "

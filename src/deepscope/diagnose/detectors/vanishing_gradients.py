@@ -6,7 +6,8 @@ from __future__ import annotations
 from deepscope.diagnose.detectors import DETECTORS
 from deepscope.diagnose.finding import Finding
 from deepscope.diagnose.record import Record
-from deepscope.diagnose.series import fmt, healthy_samples, initial_loss, layer_medians, through_time
+from deepscope.diagnose.series import healthy_samples, initial_loss, layer_medians, through_time
+from deepscope.formats import message_number
 
 RATIO_WARNING = 1e-3  # input-side layer's gradient RMS against the largest layer's
 RATIO_ERROR = 1e-6
@@ -33,9 +34,9 @@ def _through_depth(record: Record) -> list[Finding]:
     depth = len(names)
     return [Finding(
         "vanishing_gradients", "error" if ratio < RATIO_ERROR else "warning",
-        f"Vanishing gradients: the first layer gets {fmt(ratio)}x the gradient of {largest}",
+        f"Vanishing gradients: the first layer gets {message_number(ratio)}x the gradient of {largest}",
         "Backpropagation multiplies the gradient by each layer's derivative on its way to the input. Here it "
-        f"shrinks by about {fmt(per_layer)}x per layer over {depth} layers, so the layers near the input hardly "
+        f"shrinks by about {message_number(per_layer)}x per layer over {depth} layers, so the layers near the input hardly "
         "change and the network learns like a much shallower one. Sigmoid and tanh (whose slopes are at most 0.25 "
         "and 1) in deep stacks are the classic cause.",
         {"first_layer": first, "first_layer_grad_rms": rms[first], "largest_layer": largest,
@@ -58,7 +59,7 @@ def _through_time(record: Record) -> list[Finding]:
         left = _loss_left(record)
         struggling = left is None or left >= STRUGGLING
         severity = ("error" if ratio < RATIO_ERROR else "warning") if struggling else "info"
-        share = f"{fmt(ratio)}x the gradient of the strongest" if ratio else "no gradient at all (it underflows to 0)"
+        share = f"{message_number(ratio)}x the gradient of the strongest" if ratio else "no gradient at all (it underflows to 0)"
         return [Finding(
             "vanishing_gradients", severity,
             f"Vanishing gradients through time: in {name}, the weakest of {steps} steps gets {share}",

@@ -13,9 +13,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import torch
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from torch import nn
 
+from deepscope.config.options import parse_options
 from deepscope.config.registry import Registry
 from deepscope.errors import ConfigError
 
@@ -42,11 +43,7 @@ class Encoder(nn.Module):
 
     @classmethod
     def parse_options(cls, options: dict[str, Any], where: str) -> EncoderOptions:
-        try:
-            return cls.Options(**options)
-        except ValidationError as error:
-            problems = "; ".join(f"{where}.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-            raise ConfigError(f"{problems} (options: {', '.join(cls.Options.model_fields)})") from None
+        return parse_options(cls.Options, options, where, what=cls.__name__)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         raise NotImplementedError

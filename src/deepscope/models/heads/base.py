@@ -1,6 +1,9 @@
 """The head contract: the last layer for one output, with its loss, its metrics and its predictions.
 
-    head = HEADS.get("category")(in_features=256, output={"name": "label", "cardinality": 10})
+A head declares its options (loss settings such as label smoothing) once, in its `Options`; an output's
+config options that its feature does not take are the head's.
+
+    head = HEADS.get("category")(in_features=256, output={"name": "label", "type": "category", "cardinality": 10})
     logits = head(h)                       # (B, 10)
     head.loss(logits, target)              # cross-entropy (with label smoothing if asked)
     head.predict(logits)["probabilities"]  # (B, 10)
@@ -11,11 +14,11 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import torch
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from torch import nn
 
+from deepscope.config.options import parse_options
 from deepscope.config.registry import Registry
-from deepscope.errors import ConfigError
 from deepscope.metrics import Metric
 
 HEADS: Registry[type["Head"]] = Registry("head")
@@ -26,16 +29,15 @@ class HeadOptions(BaseModel):
 
 
 class Head(nn.Module):
+    """Base class. `output` is the output feature's description (name, type, and what the feature fitted)."""
+
     Options: ClassVar[type[HeadOptions]] = HeadOptions
 
-    def __init__(self, in_features: int, output: dict[str, Any], *, where: str = "data.outputs", **options: Any):
+    def __init__(self, in_features: int, output: dict[str, Any], **options: Any):
         super().__init__()
         self.name = output["name"]
-        try:
-            self.options = self.Options(**options)
-        except ValidationError as error:
-            problems = "; ".join(f"{where}.{self.name}.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-            raise ConfigError(problems) from None
+        where = output.get("where") or f"data.outputs.{self.name}"
+        self.options = parse_options(self.Options, options, where, what=f"the {output.get('type', '?')} head")
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
 from deepscope.metrics import BinaryMetrics
 from deepscope.models.heads.base import HEADS, Head, HeadOptions
+from deepscope.models.losses import binary_cross_entropy
 
 
 class BinaryHeadOptions(HeadOptions):
@@ -32,7 +32,7 @@ class BinaryHead(Head):
         return self.linear(h).squeeze(-1)
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.binary_cross_entropy_with_logits(output.float(), target.float(), pos_weight=self.pos_weight)
+        return binary_cross_entropy(output, target, pos_weight=self.pos_weight)
 
     def predict(self, output: torch.Tensor) -> dict[str, torch.Tensor]:
         probability = output.float().sigmoid()

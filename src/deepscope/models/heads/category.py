@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
 from deepscope.metrics import ClassificationMetrics
 from deepscope.models.heads.base import HEADS, Head, HeadOptions
+from deepscope.models.losses import cross_entropy
 
 
 class CategoryHeadOptions(HeadOptions):
@@ -35,9 +35,7 @@ class CategoryHead(Head):
         return self.linear(h)
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(
-            output.float(), target, weight=self.class_weights, label_smoothing=self.options.label_smoothing
-        )
+        return cross_entropy(output, target, weight=self.class_weights, label_smoothing=self.options.label_smoothing)
 
     def predict(self, output: torch.Tensor) -> dict[str, torch.Tensor]:
         probabilities = output.float().softmax(dim=-1)

@@ -7,24 +7,19 @@ import math
 from typing import Any
 
 from deepscope.training.callbacks.base import Callback
+from deepscope.training.monitor import improves, mode_of
 
 log = logging.getLogger("deepscope")
 
 
-def is_better(value: float, best: float, mode: str, min_delta: float = 0.0) -> bool:
-    if math.isnan(value):
-        return False
-    return value < best - min_delta if mode == "min" else value > best + min_delta
-
-
-def mode_for(monitor: str) -> str:
-    """Losses and errors go down; everything else (accuracy, AUC, R²) goes up."""
-    name = monitor.rsplit(".", 1)[-1]
-    return "min" if name in ("loss", "mae", "rmse", "mape", "smape") else "max"
-
-
 class EarlyStopping(Callback):
-    """
+    """Stop training once `monitor` has gone `patience` epochs without beating its best by `min_delta`.
+
+    Args:
+        patience: epochs without improvement to wait.
+        monitor: the metric to watch (default: the trainer's, val.loss when there is validation data).
+        min_delta: how much a new value must beat the best by to count.
+
         trainer = Trainer(callbacks=[EarlyStopping(patience=3)])   # monitors val.loss (or train.loss)
     """
 
@@ -40,8 +35,8 @@ class EarlyStopping(Callback):
         monitor = self.monitor or trainer.monitor
         if monitor not in logs:
             return
-        value, mode = logs[monitor], mode_for(monitor)
-        if math.isnan(self.best) or is_better(value, self.best, mode, self.min_delta):
+        value = logs[monitor]
+        if improves(value, self.best, mode_of(monitor), min_delta=self.min_delta):
             self.best, self.best_epoch, self.wait = value, trainer.epoch, 0
             return
         self.wait += 1

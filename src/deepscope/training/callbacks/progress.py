@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from deepscope.formats import table_number
 from deepscope.training.callbacks.base import Callback
 
 
@@ -22,7 +23,7 @@ def format_logs(logs: dict[str, Any]) -> str:
         if key in ("epoch", "time") or not isinstance(value, (int, float)):
             continue
         if key == "lr" or key.rsplit(".", 1)[-1] in HEADLINE:
-            parts.append(f"{key} {value:.4g}")
+            parts.append(f"{key} {table_number(value)}")
     return "  ".join(parts + [f"{logs.get('time', 0.0):.1f}s"])
 
 

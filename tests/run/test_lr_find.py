@@ -6,15 +6,14 @@ import itertools
 import json
 import math
 
+import numpy as np
 import pytest
 
-from deepscope.diagnose.lr_find import (
-    LRFindResult,
-    exponential_rates,
-    lr_find,
-    plot_lr_find,
-    summarise,
-)
+from deepscope.diagnose.lr_range import LRFindResult, summarise
+from deepscope.report.plots import plot_lr_find
+from deepscope.run.lr_find import lr_find
+from deepscope.training.callbacks import Callback
+from deepscope.training.callbacks.lr_finder import exponential_rates
 from deepscope.errors import ConfigError
 
 DIGITS_MLP = {"data": {"source": "digits"}, "model": {"encoder": "mlp"}, "train": {"batch_size": 64}}
@@ -100,3 +99,37 @@ def test_a_loss_that_never_falls_suggests_a_tenth_of_its_minimum() -> None:
 def test_bad_options_are_config_errors_before_any_work(options: dict, word: str) -> None:
     with pytest.raises(ConfigError, match=word):
         lr_find({"data": {"source": "no-such-source"}}, **options)  # the data is never looked at
+
+
+class _Probe(Callback):
+    """What the range test's trainer holds when it starts: its gradient clipping and the embedding's weights."""
+
+    def on_fit_start(self, trainer) -> None:
+        self.grad_clip = trainer.grad_clip
+        embedding = trainer.model.encoders["text"].input.embedding
+        self.start_weights, self.vocabulary = embedding.weight.detach().clone(), embedding.tokens
+
+
+def test_the_range_test_of_a_recurrent_glove_model_clips_and_starts_from_the_glove_vectors(tmp_path) -> None:
+    """The recipe lr-find tries is the one `deepscope train` runs: the config's model with its pretrained vectors,
+    and the trainer's own step, which clips a recurrent model's gradients (the bug was a copy of the step that
+    never clipped, on a model built without its embeddings)."""
+    words = ["good", "great", "fine", "bad", "awful", "poor"]
+    rng = np.random.default_rng(0)
+    lines = {label: [" ".join(rng.choice(words[i:i + 3], 5)) for _ in range(60)] for i, label in ((0, "pos"), (3, "neg"))}
+    (tmp_path / "reviews").mkdir()
+    for label, texts in lines.items():
+        (tmp_path / "reviews" / f"{label}.txt").write_text("\n".join(texts) + "\n")
+    glove = {word: rng.normal(size=8).round(4) for word in words}
+    (tmp_path / "glove.txt").write_text("".join(f"{w} {' '.join(map(str, v))}\n" for w, v in glove.items()))
+    config = {"data": {"source": str(tmp_path / "reviews")},
+              "model": {"encoder": {"name": "lstm", "hidden": 8, "embedding": {"dim": 8, "pretrained":
+                                                                               str(tmp_path / "glove.txt")}}},
+              "train": {"batch_size": 16}, "run": {"root": str(tmp_path / "runs")}}
+    probe = _Probe()
+    result = lr_find(config, start=1e-4, end=1.0, steps=20, callbacks=[probe])
+    assert probe.grad_clip == 1.0  # recurrent: clipped, as in training
+    for word, vector in glove.items():
+        row = probe.vocabulary.index(word)
+        assert probe.start_weights[row].tolist() == pytest.approx(vector.tolist(), abs=1e-6)
+    assert len(result.losses) == 20 and not (tmp_path / "runs").exists()  # no run directory, no plot unless asked

@@ -9,14 +9,9 @@ import pytest
 
 from deepscope.config.loading import load_config
 from deepscope.diagnose import Record, judge
-from deepscope.diagnose.learning_curve import (
-    _epochs_for,
-    _trainer,
-    check_fractions,
-    fit_power_law,
-    learning_curve,
-    power_law,
-)
+from deepscope.diagnose.scaling import fit_power_law, power_law
+from deepscope.run.learning_curve import _epochs_for, check_fractions, learning_curve
+from deepscope.run.recipe import trainer_for
 from deepscope.errors import ConfigError
 from deepscope.training.callbacks import EarlyStopping, ExponentialMovingAverage
 
@@ -109,5 +104,5 @@ def test_without_validation_data_the_test_split_is_scored_and_said():
 
 def test_the_recipe_keeps_early_stopping_and_weight_averaging():
     config = load_config({"data": {"source": "digits"}, "train": {"ema": 0.99, "early_stopping": {"patience": 3}}})
-    kinds = {type(callback) for callback in _trainer(config).callbacks.callbacks}
+    kinds = {type(callback) for callback in trainer_for(config).callbacks.callbacks}
     assert kinds == {EarlyStopping, ExponentialMovingAverage}  # and no run-directory logger or checkpoint

@@ -19,10 +19,10 @@ import deepscope as ds
 from deepscope.config.loading import load_config
 from deepscope.data.prepare import prepare_data
 from deepscope.data.timeseries import read_series
-from deepscope.forecasting import evaluate_forecasts, forecast_from_csv, forecast_table
+from deepscope.run.forecast import evaluate_forecasts, forecast_from_csv, forecast_table
 from deepscope.models.builder import build_model
-from deepscope.models.heads.forecast import ForecastMetrics
-from deepscope.serve.predictor import model_description
+from deepscope.metrics import ForecastMetrics
+from deepscope.data.features import describe_features
 
 
 def test_metrics_match_scikit_learn_and_the_smape_definition():
@@ -51,8 +51,8 @@ def write_series(path: Path, n: int, *, header: str = '"Month","Sales"', start: 
 
 def copy_model(data, lookback: int, position: int):
     """A linear model whose every forecast is the window's value at `position` (-1: the last value)."""
-    model = build_model({"encoder": {"name": "mlp", "hidden": []}}, model_description(data.inputs),
-                        model_description(data.outputs))
+    model = build_model({"encoder": {"name": "mlp", "hidden": []}}, describe_features(data.inputs),
+                        describe_features(data.outputs))
     head = model.heads[next(iter(data.outputs))].linear
     with torch.no_grad():
         head.weight.zero_(), head.bias.zero_()
@@ -84,8 +84,8 @@ def test_a_model_that_repeats_the_last_value_scores_exactly_as_naive(tmp_path):
 def test_relative_windows_start_from_the_naive_forecast(tmp_path, scale):
     """With `relative: true` a network that outputs 0 forecasts the last value: the naive baseline, exactly."""
     data = prepared(write_series(tmp_path / "s.csv", 60), relative=True, scale=scale, covariates=["month"])
-    model = build_model({"encoder": {"name": "gru", "hidden": 8}}, model_description(data.inputs),
-                        model_description(data.outputs))
+    model = build_model({"encoder": {"name": "gru", "hidden": 8}}, describe_features(data.inputs),
+                        describe_features(data.outputs))
     head = model.heads["Sales"].linear
     with torch.no_grad():
         head.weight.zero_(), head.bias.zero_()
@@ -148,9 +148,8 @@ def test_training_run_reports_forecasts_and_predicts_from_a_csv(tmp_path):
     lines = [json.loads(line) for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
     saved = {line["forecast"]: line for line in lines if "forecast" in line}
     assert saved["test"]["one_step"] == test["one_step"]
-    from deepscope.evaluation import evaluate_run  # the saved config and features give the same windows back
-
-    assert evaluate_run(run.dir)["mae"] == pytest.approx(run.metrics["test"]["mae"])
+    # the saved config and features give the same windows back
+    assert ds.evaluate(run.dir)["mae"] == pytest.approx(run.metrics["test"]["mae"])
 
     rows = forecast_from_csv(run.dir, path)
     assert [r["Month"] for r in rows] == ["2006-01", "2006-02", "2006-03", "2006-04"]
@@ -159,9 +158,8 @@ def test_training_run_reports_forecasts_and_predicts_from_a_csv(tmp_path):
     lines = path.read_text().splitlines()
     tail.write_text("\n".join(['"Month","Sales","Note"'] + [f"{line},x" for line in lines[-12:]]))
     assert forecast_from_csv(run.dir, tail) == rows
-    from deepscope.prediction import predict_path  # what `deepscope predict RUN tail.csv` runs
-
-    assert predict_path(run.dir, tail) == (rows, ["step 1", "step 2", "step 3", "step 4"])
+    # what `deepscope predict RUN tail.csv` runs
+    assert ds.predict(run.dir, tail) == [{"input": f"step {i + 1}", **row} for i, row in enumerate(rows)]
     from deepscope.cli.output import print_metrics  # the metrics table: one column per split, no empty "forecast"
 
     console = Console(record=True, width=200)

@@ -1,15 +1,15 @@
-"""The runs page's script: the runs table (sorting, filtering, selection) and the comparison chart (inline SVG).
+/* The runs page's script, served at /static/dashboard.js: the runs table (sorting, filtering, selection) and the
+   comparison chart (inline SVG).
 
-Hand-written and inlined, with no library: the dashboard must work offline. Text from runs (names, reasons,
-parameters) goes into the page through textContent or `esc`, never as markup.
-"""
-
-JS = r"""
+   Hand-written, with no library, and loaded from this server: the dashboard must work offline. What the server
+   knows it sends, and this script does not re-derive it: the table's metric columns ("columns" of /api/runs, the
+   rule `deepscope runs list` uses too) and whether lower or higher is better ("directions" of /api/runs,
+   "direction" of a metric's series). Text from runs (names, reasons, parameters) goes into the page through
+   textContent or `esc`, never as markup. */
 "use strict";
 const COLORS = ["#2f5fd0", "#d0542f", "#1d9a5b", "#8e44ad", "#c99a00", "#0097a7", "#c2185b", "#5d6d7e",
                 "#7cb342", "#6d4c41"];
-const PREFERRED = ["test.accuracy", "test.loss", "test.f1_macro", "test.mae", "test.rmse", "test.r2", "test.auc"];
-const state = {runs: [], columns: [], sortKey: "started", sortDesc: true, selected: [], metric: null,
+const state = {runs: [], columns: [], directions: {}, sortKey: "started", sortDesc: true, selected: [], metric: null,
                names: {}, series: {}, where: "", text: []};
 
 function $(id) { return document.getElementById(id); }
@@ -54,12 +54,9 @@ function apiRun(name) { return "/api/runs/" + encodeURIComponent(name); }
 
 /* ---- the runs table ---- */
 
-function chooseColumns(runs) {
-  const counts = {};
-  for (const run of runs) for (const key of Object.keys(run.metrics || {})) counts[key] = (counts[key] || 0) + 1;
-  const metrics = Object.keys(counts).filter(k => k.startsWith("test.") && !k.endsWith(".n"));
-  metrics.sort((a, b) => rank(a) - rank(b) || counts[b] - counts[a] || a.localeCompare(b));
-  const columns = metrics.slice(0, 3).map(key => ({key, label: key, kind: "metric", get: r => (r.metrics || {})[key]}));
+function chooseColumns(metrics, runs) {
+  // the metric columns are the server's choice (`metrics`), then the settings that tell the runs apart
+  const columns = metrics.map(key => ({key, label: key, kind: "metric", get: r => (r.metrics || {})[key]}));
   for (const key of varyingParams(runs).slice(0, 3)) {
     // "optimizer.lr" says enough in a header; the whole key is in its tooltip
     columns.push({key: "param:" + key, label: key.split(".").slice(-2).join("."), title: key, kind: "param",
@@ -67,7 +64,6 @@ function chooseColumns(runs) {
   }
   return columns;
 }
-function rank(key) { const i = PREFERRED.indexOf(key); return i < 0 ? PREFERRED.length : i; }
 function varyingParams(runs) {
   // the settings that differ between the listed runs are what tells them apart
   if (runs.length < 2) return [];
@@ -125,13 +121,17 @@ function renderHead() {
                     column.label, node("span", {className: "arrow"}, column.key === state.sortKey ? (state.sortDesc ? "\u25BC" : "\u25B2") : ""));
     if (column.key === state.sortKey) th.setAttribute("aria-sort", state.sortDesc ? "descending" : "ascending");
     th.addEventListener("click", () => {
-      state.sortDesc = column.key === state.sortKey ? !state.sortDesc : numeric;
+      state.sortDesc = column.key === state.sortKey ? !state.sortDesc : descendingFirst(column);
       state.sortKey = column.key;
       renderTable();
     });
     row.append(th);
   }
   $("runs-head").replaceChildren(row);
+}
+function descendingFirst(column) {
+  // a first click on a metric puts the best runs on top: smallest first for a loss or an error
+  return column.kind === "metric" && state.directions[column.key] !== "min";
 }
 function statusCell(run) {
   const cell = node("td", {className: "status"}, node("span", {className: "badge " + run.status}, run.status));
@@ -193,7 +193,8 @@ async function loadRuns() {
     const body = await getJSON("/api/runs?" + query);
     showError("");
     state.runs = body.runs;
-    state.columns = chooseColumns(body.runs);
+    state.directions = body.directions || {};
+    state.columns = chooseColumns(body.columns || [], body.runs);
     renderTable();
   } catch (error) {
     showError("filter: " + error.message);
@@ -230,8 +231,9 @@ async function metricNames(name) {
   return state.names[name];
 }
 async function series(name, metric) {
+  // {points: [[step, value], ...], direction: "min" | "max" | null}
   const key = name + "\n" + metric;
-  if (!state.series[key]) state.series[key] = getJSON(apiRun(name) + "/metrics/" + encodeURIComponent(metric)).then(b => b.points);
+  if (!state.series[key]) state.series[key] = getJSON(apiRun(name) + "/metrics/" + encodeURIComponent(metric));
   return state.series[key];
 }
 async function updateComparison() {
@@ -247,7 +249,10 @@ async function updateComparison() {
     select.replaceChildren(...names.map(n => node("option", {value: n}, n)));
     select.disabled = !names.length;
     if (state.metric) select.value = state.metric;
-    const curves = await Promise.all(chosen.map(async name => ({name, points: state.metric ? await series(name, state.metric) : []})));
+    const curves = await Promise.all(chosen.map(async name => {
+      const found = state.metric ? await series(name, state.metric) : {points: [], direction: null};
+      return {name, points: found.points, direction: found.direction};
+    }));
     if (String(chosen) === String(state.selected)) { drawChart(curves, state.metric); syncURL(); }
   } catch (error) {
     $("chart").replaceChildren(node("div", {className: "error"}, "comparison: " + error.message));
@@ -316,10 +321,9 @@ function drawChart(curves, metric) {
         parts.push(`<g fill="${color}">` + shown.map(p => `<circle cx="${sx(p[0]).toFixed(1)}" cy="${sy(p[1]).toFixed(1)}" r="2.5"><title>${esc(curve.name)}\nepoch ${esc(fmt(p[0]))}: ${esc(fmt(p[1]))}</title></circle>`).join("") + "</g>");
       }
     }
-    const last = shown.length ? shown[shown.length - 1][1] : null;
     legend.push(`<li data-run="${esc(curve.name)}"><span class="swatch" style="background:${color}"></span><span class="name">${esc(curve.name)}</span>` +
                 `<span>${esc(settings(curve.name))}</span>` +
-                `<span class="muted">${shown.length ? "last " + esc(fmt(last)) + ", best " + esc(fmt(best(metric, shown))) : "no " + esc(metric)}</span></li>`);
+                `<span class="muted">${shown.length ? summaryOf(curve.direction, shown) : "no " + esc(metric)}</span></li>`);
   });
   parts.push("</svg>");
   chart.innerHTML = parts.join("") + '<ul class="legend">' + legend.join("") + "</ul>";
@@ -332,9 +336,17 @@ function settings(name) {
   return varyingParams(compared).slice(0, 3)
     .map(key => key.split(".").slice(-2).join(".") + "=" + fmt((run.params || {})[key])).join(" ");
 }
-function best(metric, points) {
+function summaryOf(direction, points) {
+  // "best" only for a score: the server says which way is better; lr or time have no best
+  const last = "last " + esc(fmt(points[points.length - 1][1]));
+  const value = best(direction, points);
+  return value === null ? last : last + ", best " + esc(fmt(value));
+}
+function best(direction, points) {
   const values = points.map(p => p[1]);
-  return /loss|error|mae|mse|rmse|perplexity/.test(metric) ? Math.min(...values) : Math.max(...values);
+  if (direction === "min") return Math.min(...values);
+  if (direction === "max") return Math.max(...values);
+  return null;
 }
 
 /* ---- start ---- */
@@ -355,4 +367,3 @@ async function start() {
   updateComparison();
 }
 start();
-"""

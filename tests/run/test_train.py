@@ -13,7 +13,7 @@ from PIL import Image
 import deepscope as ds
 from deepscope.config.loading import load_config
 
-EXAMPLES = Path(__file__).parents[1] / "examples"
+EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
 def test_digits_run_directory_and_predictor(tmp_path):
@@ -49,10 +49,8 @@ def test_tabular_example_trains_and_predicts_from_csv(tmp_path, monkeypatch):
     assert set(run.data.inputs) == {"age", "job", "hours_per_week", "smoker", "income"}
     assert run.data.inputs["smoker"].type == "binary" and run.data.inputs["job"].type == "category"
     assert run.metrics["test"]["accuracy"] > 0.75
-    from deepscope.prediction import predict_path
-
-    rows, names = predict_path(run.dir, EXAMPLES / "data" / "customers.csv")
-    assert len(rows) == 600 and rows[0]["risk"] in ("high", "low") and names[0] == "row 1"
+    rows = ds.predict(run.dir, EXAMPLES / "data" / "customers.csv")
+    assert len(rows) == 600 and rows[0]["risk"] in ("high", "low") and rows[0]["input"] == "row 1"
 
 
 def test_layer_list_example(tmp_path, monkeypatch):

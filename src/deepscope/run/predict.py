@@ -1,4 +1,8 @@
-"""Predict from raw input: an image, a WAV recording, a folder of either, a CSV/TSV table, or a text itself."""
+"""Predict from raw input: an image, a WAV recording, a folder of either, a CSV/TSV table, or a text itself.
+
+    rows = deepscope.predict("runs/mnist-...", "digits/")      # [{"input": "digits/0.png", "label": 0, ...}, ...]
+    write_predictions("predictions.csv", rows)
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,26 @@ import io
 from pathlib import Path
 from typing import Any
 
+from deepscope.data.sources.csv_table import load_csv
+from deepscope.data.suffixes import AUDIO_SUFFIXES, IMAGE_SUFFIXES, TABLE_SUFFIXES
 from deepscope.errors import DataError
 from deepscope.io import write_text
-from deepscope.serve.predictor import Predictor
+from deepscope.models.predictor import Predictor
+from deepscope.run.forecast import forecast_from_csv
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
-AUDIO_SUFFIXES = {".wav"}
-TABLE_SUFFIXES = {".csv", ".tsv", ".txt"}
 FILE_KINDS = {"image": IMAGE_SUFFIXES, "audio": AUDIO_SUFFIXES}
+
+
+def predict(run: str | Path, source: str | Path) -> list[dict[str, Any]]:
+    """One row per example: `input` (its file, its row number, or the text itself) and the decoded prediction.
+
+    Args:
+        run: a finished run directory.
+        source: an image or WAV file, a folder of them, a CSV/TSV file with the model's input columns (for a
+            forecasting run: its last rows are the lookback window), or for a one-input text model a text.
+    """
+    rows, names = predict_path(run, source)
+    return [{"input": name, **row} for name, row in zip(names, rows)]
 
 
 def predict_path(run: str | Path, source: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
@@ -43,11 +59,7 @@ def predict_path(run: str | Path, source: str | Path) -> tuple[list[dict[str, An
 
 
 def _predict_table(predictor: Predictor, run: str | Path, path: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    from deepscope.data.sources.csv_table import load_csv
-
     if any(f.type == "timeseries" for f in predictor.inputs.values()):  # the CSV's last rows are the lookback window
-        from deepscope.forecasting import forecast_from_csv
-
         rows = forecast_from_csv(run, path)
         return rows, [f"step {i + 1}" for i in range(len(rows))]
     columns = load_csv(path).splits["train"]
@@ -76,9 +88,9 @@ def _single_input(predictor: Predictor, kind: str, source: Path) -> str:
     return names[0]
 
 
-def write_predictions(path: str | Path, names: list[str], rows: list[dict[str, Any]]) -> None:
+def write_predictions(path: str | Path, rows: list[dict[str, Any]]) -> None:
     """CSV with `input`, each output's prediction and one `p(<class>)` column per class probability."""
-    flat = [{"input": name, **_flatten(row)} for name, row in zip(names, rows)]
+    flat = [_flatten(row) for row in rows]
     columns = list(dict.fromkeys(k for row in flat for k in row))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns)

@@ -1,31 +1,37 @@
-"""Load a trained model from its run directory and predict from raw values.
+"""A trained model that takes raw values and gives decoded predictions: what `deepscope.load(run)` returns.
 
     predictor = deepscope.load("runs/mnist-20261123-214500")
     predictor.predict({"image": "digit.png"})     # [{"label": 7, "probabilities": {...}}]
     predictor.predict([{"age": 41, "job": "admin"}, {"age": 29, "job": None}])
 
-Loading reads safetensors and JSON only: nothing in a run directory can execute code.
+Inputs are encoded with the features fitted in training (saved beside the weights), so prediction preprocesses
+exactly as training did; loading reads safetensors and JSON only.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import numpy as np
 import torch
 
 from deepscope.data.features import Feature
+from deepscope.data.windows import SeriesWindows
 from deepscope.errors import DataError, UserError
-from deepscope.io import load_tensors
-from deepscope.models.builder import DeepscopeModel, build_model
-
-
-def model_description(features: dict[str, Feature]) -> dict[str, dict[str, Any]]:
-    return {name: {**f.describe(), "head": f.head_config} for name, f in features.items()}
+from deepscope.models.builder import DeepscopeModel
+from deepscope.models.saving import load_model
 
 
 class Predictor:
+    """Raw values in, decoded predictions out.
+
+    Args:
+        model: the trained model (moved to `device` and put in eval mode).
+        inputs, outputs: its fitted features, by column name.
+        device: where the forward passes run.
+    """
+
     def __init__(self, model: DeepscopeModel, inputs: dict[str, Feature], outputs: dict[str, Feature],
                  device: str | torch.device = "cpu"):
         self.device = torch.device(device)
@@ -34,24 +40,14 @@ class Predictor:
 
     @classmethod
     def load(cls, path: str | Path, device: str | torch.device = "cpu") -> "Predictor":
-        folder = Path(path)
-        folder = folder / "model" if (folder / "model" / "model.json").exists() else folder
-        if not (folder / "model.json").exists():
-            raise UserError(
-                f"{path}: no trained model here (model/model.json is missing); give a finished run directory, "
-                "or finish this one with `deepscope train --resume RUN_DIR`"
-            )
-        spec = json.loads((folder / "model.json").read_text())
-        inputs = {n: Feature.from_state(s, where="prediction input") for n, s in spec["inputs"].items()}
-        outputs = {n: Feature.from_state(s, where="data.outputs") for n, s in spec["outputs"].items()}
-        model = build_model(spec["model"], model_description(inputs), model_description(outputs))
-        weights, _ = load_tensors(folder / "weights.safetensors")
-        model.load_state_dict(weights)
-        return cls(model, inputs, outputs, device)
+        """The model saved in a finished run folder (or its model/ folder)."""
+        saved = load_model(path, device)
+        return cls(saved.model, saved.inputs, saved.outputs, device)
 
-    def predict(self, data: Mapping[str, Any] | Sequence[Mapping[str, Any]] | str | Path, *, batch_size: int = 256) -> list[dict[str, Any]]:
+    def predict(self, data: Mapping[str, Any] | Sequence[Mapping[str, Any]] | str | Path, *,
+                batch_size: int = 256) -> list[dict[str, Any]]:
         """Raw values in (a dict of columns, a list of row dicts, or for a one-input model one image or WAV path or
-        one text), decoded predictions out."""
+        one text), one dict of decoded predictions per example out."""
         columns = self._columns(data)
         tensors = {name: feature.encode(_batch(columns[name])) for name, feature in self.inputs.items()}
         n = _length(tensors)
@@ -81,6 +77,22 @@ class Predictor:
         return columns
 
 
+def predict_windows(model: torch.nn.Module, inputs: dict[str, Feature], windows: SeriesWindows, output: str,
+                    batch_size: int = 1024) -> np.ndarray:
+    """(N, horizon) forecasts of `output` in the data's own units, one row per origin of `windows`."""
+    device = next(model.parameters()).device
+    tensors = {name: feature.encode(windows) for name, feature in inputs.items()}
+    n, rows = len(windows), []
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for first in range(0, n, batch_size):
+            batch = {k: v[first:first + batch_size].to(device) for k, v in tensors.items()}
+            rows.append(model.predict(batch)[output]["values"].double().cpu())
+    model.train(was_training)
+    return torch.cat(rows).numpy() if rows else np.zeros((0, 0))
+
+
 def _batch(value: Any) -> Any:
     """A single value becomes a batch of one; lists and arrays are batches already (or single images,
     which the image feature recognises by their shape)."""
@@ -92,3 +104,8 @@ def _length(tensors: dict[str, torch.Tensor]) -> int:
     if len(lengths) != 1:
         raise DataError(f"prediction input: columns have different lengths {sorted(lengths)}")
     return lengths.pop()
+
+
+def load(path: str | Path, device: str | torch.device = "cpu") -> Predictor:
+    """A predictor for a finished run directory (or its model/ folder): `deepscope.load(run)`."""
+    return Predictor.load(path, device)

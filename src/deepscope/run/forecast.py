@@ -31,8 +31,8 @@ from deepscope.data.timeseries import default_season, format_time, future_times,
 from deepscope.data.windows import SeriesWindows
 from deepscope.errors import DataError
 from deepscope.io import append_line
-from deepscope.models.heads.forecast import ForecastMetrics
-from deepscope.serve.predictor import Predictor
+from deepscope.metrics import ForecastMetrics
+from deepscope.models.predictor import Predictor, predict_windows
 
 BASELINES = ("naive", "seasonal_naive")
 SHOWN = ("mae", "rmse", "mape", "smape")
@@ -79,22 +79,6 @@ def evaluate_forecasts(model: torch.nn.Module, inputs: dict[str, Feature], outpu
                          **{name: np.asarray(values, dtype=float).tolist() for name, values in from_cutoff.items()}},
         },
     }
-
-
-def predict_windows(model: torch.nn.Module, inputs: dict[str, Feature], windows: SeriesWindows, output: str,
-                    batch_size: int = 1024) -> np.ndarray:
-    """(N, horizon) forecasts in the data's own units, one row per origin of `windows`."""
-    device = next(model.parameters()).device
-    tensors = {name: feature.encode(windows) for name, feature in inputs.items()}
-    n, rows = len(windows), []
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        for first in range(0, n, batch_size):
-            batch = {k: v[first:first + batch_size].to(device) for k, v in tensors.items()}
-            rows.append(model.predict(batch)[output]["values"].double().cpu())
-    model.train(was_training)
-    return torch.cat(rows).numpy() if rows else np.zeros((0, 0))
 
 
 def errors(forecast: np.ndarray, actual: np.ndarray) -> dict[str, float]:
