@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, summary  # noqa: E402
 
 from deepscope.config.loading import load_config  # noqa: E402
+from deepscope.data.features import describe_features  # noqa: E402
 from deepscope.data.prepare import prepare_data  # noqa: E402
 from deepscope.diagnose.callback import Diagnostics  # noqa: E402
 from deepscope.models.builder import build_model  # noqa: E402
-from deepscope.data.features import describe_features  # noqa: E402
 from deepscope.training.trainer import Trainer, seed_everything  # noqa: E402
 
 

@@ -10,8 +10,9 @@ Protocol: hyperparameters (model, lookback, horizon, loss, epochs, learning rate
 periods before the test period, never on the test period: for the airline the years 1957 and 1958 (each
 forecast by a model trained on the years before it), for the temperatures the years 1988 and 1989. The
 candidates and their validation errors are printed by `--select`. `--encoders` scores the example configs
-with each sequence encoder (lstm, gru, cnn1d, transformer) in place of the chosen one, untuned. With the settings fixed, the example configs
-train on every step before the test period (val: 0) and the test period is scored once.
+with each sequence encoder (lstm, gru, cnn1d, transformer) in place of the chosen one, untuned. With the
+settings fixed, the example configs train on every step before the test period (val: 0) and the test period
+is scored once.
 
     DEEPSCOPE_DATA=../shared/data python bench/forecasting.py [--seeds 3] [--only airline] [--select | --encoders]
 """
@@ -39,7 +40,8 @@ from deepscope.data.timeseries import calendar_covariates, read_series  # noqa: 
 ROOT = Path(__file__).parents[1]
 CASES = {
     "airline": {"config": "airline.yaml", "target": 20.0, "published": {"naive": 44.2}},
-    "temperatures": {"config": "temperatures.yaml", "target": 1.70, "published": {"naive": 2.03, "AR(30) + day of year": 1.72}},
+    "temperatures": {"config": "temperatures.yaml", "target": 1.70,
+                     "published": {"naive": 2.03, "AR(30) + day of year": 1.72}},
 }
 # --select: candidates tried on the validation periods (overrides of the example config)
 CANDIDATES: dict[str, list[dict[str, Any]]] = {

@@ -41,9 +41,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, summary  # noqa: E402
-
 import yaml  # noqa: E402
+from common import machine, summary  # noqa: E402
 
 import deepscope as ds  # noqa: E402
 

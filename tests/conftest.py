@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import torch
@@ -56,7 +56,8 @@ EMPTY_SAFETENSORS = (2).to_bytes(8, "little") + b"{}"
 
 
 @pytest.fixture
-def deepscope_in_process(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> Callable[..., subprocess.CompletedProcess]:
+def deepscope_in_process(capsys: pytest.CaptureFixture,
+                         monkeypatch: pytest.MonkeyPatch) -> Callable[..., subprocess.CompletedProcess]:
     """`deepscope ARGS...` through the same `main()`, in this process: for the many small error cases, where a
     fresh interpreter would spend seconds importing torch for each."""
     from deepscope.cli.main import main

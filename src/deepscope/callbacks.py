@@ -14,5 +14,5 @@ from deepscope.training.callbacks import (  # noqa: F401
     TensorBoard,
 )
 
-__all__ = ["Callback", "CallbackList", "Diagnostics", "EarlyStopping", "ExponentialMovingAverage", "LRFinder", "MetricsLogger", "ModelCheckpoint", "ProgressBar",
-           "StoreLogger", "TensorBoard"]
+__all__ = ["Callback", "CallbackList", "Diagnostics", "EarlyStopping", "ExponentialMovingAverage", "LRFinder",
+           "MetricsLogger", "ModelCheckpoint", "ProgressBar", "StoreLogger", "TensorBoard"]

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, ClassVar, Collection
+from collections.abc import Collection
+from typing import Any, ClassVar
 
 import numpy as np
 import torch

@@ -53,7 +53,8 @@ def test_demo_trains_and_reports(tmp_path, deepscope):
     result = deepscope("demo", "--root", str(tmp_path / "runs"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "accuracy" in result.stdout and "run directory:" in result.stdout
-    accuracy = float(next(line for line in result.stdout.splitlines() if line.strip().startswith("accuracy")).split()[-1])
+    accuracy_line = next(line for line in result.stdout.splitlines() if line.strip().startswith("accuracy"))
+    accuracy = float(accuracy_line.split()[-1])
     assert accuracy > 0.95
     report = next(line for line in result.stdout.splitlines() if line.startswith("report: ")).split()[1]
     assert Path(report).is_file() and Path(report).parent.parent == tmp_path / "runs"

@@ -73,7 +73,8 @@ def test_min_severity_warning_hides_info(tmp_path, run, deepscope_in_process):
     assert result.returncode == 0, result.stderr
     assert "Overfitting from epoch 7" in result.stdout
     assert "over-confident" not in result.stdout and "not shown: 1 info" in result.stdout
-    as_json = json.loads(deepscope_in_process("diagnose", str(run), "--json", "--min-severity", "warning", cwd=tmp_path).stdout)
+    as_json = json.loads(
+        deepscope_in_process("diagnose", str(run), "--json", "--min-severity", "warning", cwd=tmp_path).stdout)
     assert [f["code"] for f in as_json] == ["overfitting"]
 
 
@@ -111,7 +112,8 @@ def test_rejudge_runs_the_current_detectors(tmp_path, run, deepscope_in_process)
 
 def test_rejudge_without_a_saved_record(tmp_path, deepscope_in_process):
     run = make_run(tmp_path / "old", record=Record())
-    assert_one_line_user_error(deepscope_in_process("diagnose", str(run), "--rejudge", cwd=tmp_path), "no record", "--rejudge")
+    assert_one_line_user_error(deepscope_in_process("diagnose", str(run), "--rejudge", cwd=tmp_path),
+                               "no record", "--rejudge")
 
 
 def test_missing_directory(tmp_path, deepscope):
@@ -122,7 +124,8 @@ def test_run_without_a_diagnosis(tmp_path, deepscope_in_process):
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.yaml").write_text("data: {source: digits}\n")
-    assert_one_line_user_error(deepscope_in_process("diagnose", str(run), cwd=tmp_path), "diagnosis.json", "no diagnosis")
+    assert_one_line_user_error(deepscope_in_process("diagnose", str(run), cwd=tmp_path),
+                               "diagnosis.json", "no diagnosis")
 
 
 def test_folder_that_is_not_a_run(tmp_path, deepscope_in_process):

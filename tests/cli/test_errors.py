@@ -76,7 +76,8 @@ def test_prediction_input_of_the_wrong_shape(tmp_path, trained_digits_run, deeps
 def test_unreadable_prediction_image(tmp_path, trained_digits_run, deepscope):
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"garbage")
-    assert_user_error(deepscope("predict", str(trained_digits_run), str(bad), cwd=tmp_path), "cannot read image", "bad.png")
+    assert_user_error(deepscope("predict", str(trained_digits_run), str(bad), cwd=tmp_path),
+                      "cannot read image", "bad.png")
 
 
 def test_resume_of_something_that_is_not_a_run(tmp_path, deepscope):
@@ -93,10 +94,9 @@ def test_missing_argument_and_unknown_option_are_usage_errors(deepscope, tmp_pat
 def test_a_bug_keeps_its_traceback(monkeypatch):
     """Not a user error: the handler re-raises it as it is (it once crashed looking up click's Exit)."""
     import sys
+    from unittest import mock
 
     from deepscope.cli import main as cli
-
-    from unittest import mock
 
     monkeypatch.setattr(cli, "app", mock.MagicMock(side_effect=RuntimeError("a bug")))
     monkeypatch.setattr(sys, "argv", ["deepscope"])

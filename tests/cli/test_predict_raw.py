@@ -21,7 +21,8 @@ def text_run(tmp_path_factory):
         writer.writerows([[text, "pos"] for text in POSITIVE * 8] + [[text, "neg"] for text in NEGATIVE * 8])
     config = {"data": {"source": str(folder / "reviews.csv"), "inputs": {"review": "text"},
                        "outputs": {"sentiment": "category"}, "split": {"val": 0.0, "test": 0.0}},
-              "model": {"encoder": {"name": "cnn1d"}}, "train": {"epochs": 15, "batch_size": 16, "optimizer": {"lr": 0.01}},
+              "model": {"encoder": {"name": "cnn1d"}},
+              "train": {"epochs": 15, "batch_size": 16, "optimizer": {"lr": 0.01}},
               "run": {"root": str(tmp_path_factory.mktemp("runs"))}}
     return ds.train(config, progress=False).dir
 

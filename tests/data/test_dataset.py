@@ -20,7 +20,8 @@ def test_batches_cover_every_row_once_and_keep_columns_aligned():
 
 def test_skip_resumes_the_same_permutation():
     full = [b["y"].tolist() for b in data().batches(3, shuffle=True, generator=torch.Generator().manual_seed(4))]
-    rest = [b["y"].tolist() for b in data().batches(3, shuffle=True, generator=torch.Generator().manual_seed(4), skip=2)]
+    rest = [b["y"].tolist()
+            for b in data().batches(3, shuffle=True, generator=torch.Generator().manual_seed(4), skip=2)]
     assert rest == full[2:]
 
 

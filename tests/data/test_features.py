@@ -81,7 +81,8 @@ def test_image_array_of_the_wrong_shape_is_a_clear_error():
 
 
 def test_unknown_feature_option_names_the_place():
-    with pytest.raises(ConfigError, match=r"data.inputs.col.normalisation: unknown key .*options for number: normalization\)"):
+    with pytest.raises(ConfigError,
+                       match=r"data.inputs.col.normalisation: unknown key .*options for number: normalization\)"):
         FEATURES.get("number")("col", {"normalisation": "standard"}, where="data.inputs")
 
 
@@ -113,5 +114,6 @@ def test_a_regression_head_takes_the_registered_value_losses():
     assert loss_names("value") == ["huber", "mae", "mse"]
     model = build_model({}, inputs, {"price": {**price, "head": {"loss": "huber"}}})
     assert model.heads["price"].loss_function.__name__ == "huber"
-    with pytest.raises(ConfigError, match=r"data\.outputs\.price\.loss: unknown loss 'l2'; choose one of huber, mae, mse"):
+    with pytest.raises(ConfigError,
+                       match=r"data\.outputs\.price\.loss: unknown loss 'l2'; choose one of huber, mae, mse"):
         build_model({}, inputs, {"price": {**price, "head": {"loss": "l2"}}})

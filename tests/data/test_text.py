@@ -37,7 +37,8 @@ def round_trip(feature: Feature) -> Feature:
 
 def test_words_follow_treebank_conventions_so_raw_and_pretokenised_text_agree():
     raw = split_words("It's a gripping, funny film -- isn't it? 3.5 stars...")
-    assert raw == ["It", "'s", "a", "gripping", ",", "funny", "film", "--", "is", "n't", "it", "?", "3.5", "stars", "..."]
+    assert raw == ["It", "'s", "a", "gripping", ",", "funny", "film", "--", "is", "n't", "it", "?",
+                   "3.5", "stars", "..."]
     assert split_words("It 's a gripping , funny film -- is n't it ?") == raw[:12]
     assert split_words("well-acted ``classic'' and/or") == ["well-acted", "``", "classic", "''", "and/or"]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from deepscope.formats import evidence_number
 from deepscope.diagnose.console import (
     format_evidence,
     format_finding,
@@ -13,6 +12,7 @@ from deepscope.diagnose.console import (
     summary_header,
 )
 from deepscope.diagnose.finding import Finding
+from deepscope.formats import evidence_number
 
 OVERFITTING = Finding(
     code="overfitting", severity="warning", title="Overfitting from epoch 7",

@@ -85,7 +85,8 @@ def test_the_advised_class_weights_are_an_option_the_config_accepts(tmp_path):
     finding = find(findings_for(prepare(source, outputs={"diagnosis": "category"})), "class_imbalance")
     spec = yaml.safe_load(finding.advice[0].split("data.outputs.diagnosis: ")[1])
     weights = spec["class_weights"]
-    assert spec["type"] == "category" and len(weights) == 2 and weights[1] > 10 * weights[0]  # the rare class weighs more
+    # the rare class weighs more
+    assert spec["type"] == "category" and len(weights) == 2 and weights[1] > 10 * weights[0]
     reweighted = prepare(source, outputs={"diagnosis": spec})
     assert reweighted.outputs["diagnosis"].head_config == {"class_weights": weights}
 
@@ -128,8 +129,10 @@ def test_test_rows_copied_from_training_are_counted_exactly(tmp_path):
     planted = rng.choice(250, size=50, replace=False)
     test_features, test_labels = features[test].copy(), labels[test].copy()
     test_features[planted], test_labels[planted] = features[copied], labels[copied]
-    columns = {f"{split}_{name}": values[:, i] for split, values in (("train", features[train]), ("test", test_features))
-               for i, name in enumerate(("a", "b", "c"))}  # three number columns
+    # three number columns
+    columns = {f"{split}_{name}": values[:, i]
+               for split, values in (("train", features[train]), ("test", test_features))
+               for i, name in enumerate(("a", "b", "c"))}
     np.savez(tmp_path / "leaky.npz", **columns, train_label=labels[train], test_label=test_labels)
     prepared = prepare(tmp_path / "leaky.npz", outputs={"label": "category"}, split={"val": 0.0})
 

@@ -15,11 +15,12 @@ def codes(record: Record, **options) -> dict[str, str]:
     return {f.code: f.severity for f in judge(record, **options)}
 
 
-def sample(step: int, layers: dict[str, float], *, loss: float = 1.0, acts: dict[str, tuple[str, float, float]] = {}):
+def sample(step: int, layers: dict[str, float], *, loss: float = 1.0,
+           acts: dict[str, tuple[str, float, float]] | None = None):
     return {"step": step, "epoch": 1, "loss": loss, "lr": 1e-3, "grad_norm": 1.0,
             "layers": [{"name": n, "grad_norm": g, "grad_rms": g, "weight_norm": 1.0, "update_ratio": 1e-3}
                        for n, g in layers.items()],
-            "activations": [{"name": n, "kind": k, "dead": d, "saturated": s} for n, (k, d, s) in acts.items()]}
+            "activations": [{"name": n, "kind": k, "dead": d, "saturated": s} for n, (k, d, s) in (acts or {}).items()]}
 
 
 OVERFIT = history([1.0, 0.6, 0.4, 0.3, 0.2, 0.1, 0.05], [1.0, 0.7, 0.6, 0.65, 0.7, 0.8, 0.9])
@@ -37,7 +38,8 @@ def test_overfitting_caught_by_early_stopping_is_only_information():
 
 
 def test_no_overfitting_while_validation_keeps_improving():
-    assert "overfitting" not in codes(Record(history=history([1.0, 0.8, 0.6, 0.5, 0.4, 0.3], [1.0, 0.85, 0.7, 0.6, 0.55, 0.5])))
+    improving = history([1.0, 0.8, 0.6, 0.5, 0.4, 0.3], [1.0, 0.85, 0.7, 0.6, 0.55, 0.5])
+    assert "overfitting" not in codes(Record(history=improving))
 
 
 def test_a_root_cause_turns_its_symptoms_into_information():
@@ -67,7 +69,8 @@ def test_saturation_names_the_layer():
 
 
 def test_initial_loss_far_above_guessing():
-    assert codes(Record(init={"loss": 9.0, "expected_loss": math.log(10)}), only=["initial_loss"]) == {"initial_loss": "warning"}
+    assert codes(Record(init={"loss": 9.0, "expected_loss": math.log(10)}), only=["initial_loss"]) == {
+        "initial_loss": "warning"}
     assert codes(Record(init={"loss": 2.4, "expected_loss": math.log(10)}), only=["initial_loss"]) == {}
 
 
@@ -93,7 +96,8 @@ def test_binary_imbalance_suggests_the_pos_weight_that_balances_it():
 
 
 def low_rate_record(update_ratio: float, dead: float) -> Record:
-    samples = [sample(s, {"a": 1e-3, "b": 1e-3}, loss=2.3, acts={"relu1": ("relu", dead, 0.0)}) for s in range(10, 60, 10)]
+    samples = [sample(s, {"a": 1e-3, "b": 1e-3}, loss=2.3, acts={"relu1": ("relu", dead, 0.0)})
+               for s in range(10, 60, 10)]
     for s in samples:
         for layer in s["layers"]:
             layer["update_ratio"] = update_ratio

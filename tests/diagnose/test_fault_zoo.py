@@ -17,7 +17,8 @@ from deepscope.diagnose.callback import Diagnostics
 from deepscope.training.trainer import Trainer, TrainingDiverged
 
 
-def digits(train_size: int | None = None, *, shuffle_labels: bool = False) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+def digits(train_size: int | None = None, *,
+           shuffle_labels: bool = False) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     x, y = load_digits(return_X_y=True)
     x = torch.tensor(x / 16.0, dtype=torch.float32)
     y = torch.tensor(y)
@@ -42,7 +43,8 @@ def mlp(widths: list[int], activation: type[nn.Module] = nn.ReLU, bias: float | 
     return nn.Sequential(*layers[:-1])
 
 
-def diagnose(model: nn.Module, data: dict, *, epochs: int, lr: float, optimizer: str = "adam") -> tuple[list[Finding], Diagnostics]:
+def diagnose(model: nn.Module, data: dict, *, epochs: int, lr: float,
+             optimizer: str = "adam") -> tuple[list[Finding], Diagnostics]:
     diagnostics = Diagnostics(live=False)
     trainer = Trainer(epochs=epochs, batch_size=64, optimizer=optimizer, lr=lr, schedule="constant",
                       loss="cross_entropy", callbacks=[diagnostics])

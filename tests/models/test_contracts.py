@@ -6,7 +6,8 @@ import json
 
 import pytest
 import torch
-from safetensors.torch import load as load_bytes, save as save_bytes
+from safetensors.torch import load as load_bytes
+from safetensors.torch import save as save_bytes
 
 from deepscope.models.builder import build_model
 from deepscope.models.encoders import ENCODERS
@@ -22,14 +23,16 @@ TABLE = [
 TEXT = {"name": "review", "type": "text", "kind": "sequence", "vocab_size": 30, "pad_id": 0, "unk_id": 1,
         "max_length": 12, "tokens": ["<pad>", "<unk>"] + [f"w{i}" for i in range(28)]}
 SERIES = {"name": "series", "type": "timeseries", "kind": "sequence", "channels": 3, "length": 10}
-AUDIO = {"name": "audio", "type": "audio", "kind": "audio", "sample_rate": 8000, "n_samples": 1600, "shape": [1, 20, 21],
+AUDIO = {"name": "audio", "type": "audio", "kind": "audio", "sample_rate": 8000, "n_samples": 1600,
+         "shape": [1, 20, 21],
          "spectrogram": {"n_mels": 20, "n_fft": 256, "hop_length": 80, "win_length": 200, "f_min": 0.0, "f_max": 4000.0,
                          "mfcc": 0, "time_masks": 1, "time_mask_width": 4, "freq_masks": 1, "freq_mask_width": 4}}
 OUTPUTS = {
     "category": {"name": "y", "type": "category", "kind": "tabular", "cardinality": 4},
     "binary": {"name": "y", "type": "binary", "kind": "tabular"},
     "number": {"name": "y", "type": "number", "kind": "tabular", "shift": 10.0, "scale": 2.0},
-    "forecast": {"name": "y", "type": "forecast", "kind": "forecast", "horizon": 3, "shift": 5.0, "scale": 0.5, "log": True},
+    "forecast": {"name": "y", "type": "forecast", "kind": "forecast", "horizon": 3, "shift": 5.0, "scale": 0.5,
+                 "log": True},
 }
 
 
@@ -125,7 +128,8 @@ def test_activation_shapes_and_gradients(name):
 
 
 def test_all_required_activations_are_registered():
-    assert {"relu", "leaky_relu", "sigmoid", "tanh", "gelu", "elu", "selu", "silu", "softmax"} <= set(ACTIVATIONS.names())
+    required = {"relu", "leaky_relu", "sigmoid", "tanh", "gelu", "elu", "selu", "silu", "softmax"}
+    assert required <= set(ACTIVATIONS.names())
 
 
 def test_model_with_image_and_table_inputs_and_two_heads():

@@ -18,7 +18,6 @@ import deepscope as ds
 from deepscope.report import body_of, render_report, report_body, write_report
 
 
-
 @pytest.fixture(scope="module")
 def digits_run(tmp_path_factory: pytest.TempPathFactory) -> ds.Run:
     root = tmp_path_factory.mktemp("runs")

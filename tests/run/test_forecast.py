@@ -11,18 +11,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rich.console import Console
 import torch
+from rich.console import Console
 from sklearn.metrics import mean_absolute_error, mean_absolute_percentage_error, mean_squared_error
 
 import deepscope as ds
 from deepscope.config.loading import load_config
+from deepscope.data.features import describe_features
 from deepscope.data.prepare import prepare_data
 from deepscope.data.timeseries import read_series
-from deepscope.run.forecast import evaluate_forecasts, forecast_from_csv, forecast_table
-from deepscope.models.builder import build_model
 from deepscope.metrics import ForecastMetrics
-from deepscope.data.features import describe_features
+from deepscope.models.builder import build_model
+from deepscope.run.forecast import evaluate_forecasts, forecast_from_csv, forecast_table
 
 
 def test_metrics_match_scikit_learn_and_the_smape_definition():

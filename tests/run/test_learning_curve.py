@@ -10,9 +10,9 @@ import pytest
 from deepscope.config.loading import load_config
 from deepscope.diagnose import Record, judge
 from deepscope.diagnose.scaling import fit_power_law, power_law
+from deepscope.errors import ConfigError
 from deepscope.run.learning_curve import _epochs_for, check_fractions, learning_curve
 from deepscope.run.recipe import trainer_for
-from deepscope.errors import ConfigError
 from deepscope.training.callbacks import EarlyStopping, ExponentialMovingAverage
 
 CUSTOMERS = Path(__file__).parents[2] / "examples" / "data" / "customers.csv"

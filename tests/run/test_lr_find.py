@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from deepscope.diagnose.lr_range import LRFindResult, summarise
+from deepscope.errors import ConfigError
 from deepscope.report.plots import plot_lr_find
 from deepscope.run.lr_find import lr_find
 from deepscope.training.callbacks import Callback
 from deepscope.training.callbacks.lr_finder import exponential_rates
-from deepscope.errors import ConfigError
 
 DIGITS_MLP = {"data": {"source": "digits"}, "model": {"encoder": "mlp"}, "train": {"batch_size": 64}}
 # a wide range up to a rate no model survives, in few steps: the test stops early and stays fast
@@ -116,7 +116,8 @@ def test_the_range_test_of_a_recurrent_glove_model_clips_and_starts_from_the_glo
     never clipped, on a model built without its embeddings)."""
     words = ["good", "great", "fine", "bad", "awful", "poor"]
     rng = np.random.default_rng(0)
-    lines = {label: [" ".join(rng.choice(words[i:i + 3], 5)) for _ in range(60)] for i, label in ((0, "pos"), (3, "neg"))}
+    lines = {label: [" ".join(rng.choice(words[i:i + 3], 5)) for _ in range(60)]
+             for i, label in ((0, "pos"), (3, "neg"))}
     (tmp_path / "reviews").mkdir()
     for label, texts in lines.items():
         (tmp_path / "reviews" / f"{label}.txt").write_text("\n".join(texts) + "\n")

@@ -6,7 +6,8 @@ from deepscope.track.runinfo import find_runs, read_run
 from tests.conftest import EMPTY_SAFETENSORS
 
 
-def fake_run(root, name, *, model=True, metrics=None, config="data: {source: digits}\ntrain: {optimizer: {lr: 0.01}}\n"):
+def fake_run(root, name, *, model=True, metrics=None,
+             config="data: {source: digits}\ntrain: {optimizer: {lr: 0.01}}\n"):
     run = root / name
     (run / "model").mkdir(parents=True)
     (run / "config.yaml").write_text(config)

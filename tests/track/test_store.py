@@ -20,7 +20,6 @@ from deepscope.track.store import RunStore
 from tests.conftest import EMPTY_SAFETENSORS
 
 
-
 # --- run folders as `deepscope train` leaves them ----------------------------------------------------------------
 def make_run(root: Path, name: str, *, accuracy: float | None = 0.9, optimizer: str = "adam", epochs: int = 3,
              model: bool = True, started: str = "2026-11-30T10:00:00+0000") -> Path:

@@ -212,7 +212,8 @@ def test_the_trainer_defaults_are_the_configs_and_from_config_reads_a_train_sect
     for name in ("epochs", "batch_size", "eval_batch_size", "grad_clip", "monitor", "device", "precision", "seed",
                  "deterministic", "log_every"):
         assert signature[name].default == getattr(defaults, name), name
-    assert signature["lr"].default == defaults.optimizer.lr and signature["optimizer"].default == defaults.optimizer.name
+    assert signature["lr"].default == defaults.optimizer.lr
+    assert signature["optimizer"].default == defaults.optimizer.name
     assert signature["schedule"].default == defaults.schedule.name
     trainer = Trainer.from_config({"epochs": 3, "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9},
                                    "schedule": "cosine", "grad_clip": 0}, device="cpu")

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
+
 from tests.conftest import EMPTY_SAFETENSORS
 
-CONFIG = "data:\n  source: digits\nmodel:\n  encoder: cnn\ntrain:\n  epochs: {epochs}\n  optimizer:\n    name: adam\n    lr: {lr}\n"
+CONFIG = ("data:\n  source: digits\nmodel:\n  encoder: cnn\n"
+          "train:\n  epochs: {epochs}\n  optimizer:\n    name: adam\n    lr: {lr}\n")
 
 
 def write_run(root: Path, name: str, *, lr: float = 0.01, val_loss: list[float] = (1.0, 0.6, 0.4),
@@ -22,7 +24,8 @@ def write_run(root: Path, name: str, *, lr: float = 0.01, val_loss: list[float] 
     (run / "model").mkdir(parents=True)
     (run / "config.yaml").write_text(CONFIG.format(epochs=len(val_loss), lr=lr))
     (run / "env.json").write_text(json.dumps({"started": "2026-11-30T10:00:00+0000", "seed": 0}))
-    rows = [{"epoch": n, "train.loss": loss * 1.1, "lr": lr, "val.loss": loss, "val.accuracy": 1 - loss / 2, "time": 0.1}
+    rows = [{"epoch": n, "train.loss": loss * 1.1, "lr": lr, "val.loss": loss, "val.accuracy": 1 - loss / 2,
+             "time": 0.1}
             for n, loss in enumerate(val_loss, 1)]
     if accuracy is not None:
         rows.append({"split": "test", "accuracy": accuracy, "loss": val_loss[-1]})

@@ -25,7 +25,8 @@ def names(response) -> list[str]:
 def test_listing_holds_every_run_and_the_broken_one_as_incomplete_with_its_reasons(client):
     body = client.get("/api/runs").json()
     rows = {row["name"]: row for row in body["runs"]}
-    assert body["count"] == 3 and set(rows) == {"fast-20261130-100000", "slow-20261130-110000", "broken-20261130-120000"}
+    assert body["count"] == 3
+    assert set(rows) == {"fast-20261130-100000", "slow-20261130-110000", "broken-20261130-120000"}
     assert rows["fast-20261130-100000"]["status"] == "finished" and rows["fast-20261130-100000"]["problems"] == []
     assert rows["fast-20261130-100000"]["metrics"]["test.accuracy"] == pytest.approx(0.95)
     assert rows["slow-20261130-110000"]["params"]["train.optimizer.lr"] == pytest.approx(0.001)
@@ -39,7 +40,8 @@ def test_listing_filters_sorts_and_limits_through_the_store(client):
     assert names(client.get("/api/runs", params={"where": "test.accuracy>0.9"})) == ["fast-20261130-100000"]
     assert names(client.get("/api/runs", params={"where": ["status=finished", "train.optimizer.lr<0.005"]})) == [
         "slow-20261130-110000"]
-    ascending = client.get("/api/runs", params={"sort": "test.accuracy", "descending": "false", "where": "status=finished"})
+    ascending = client.get("/api/runs",
+                           params={"sort": "test.accuracy", "descending": "false", "where": "status=finished"})
     assert names(ascending) == ["slow-20261130-110000", "fast-20261130-100000"]
     best = client.get("/api/runs", params={"sort": "test.accuracy", "limit": 1})
     assert names(best) == ["fast-20261130-100000"]
@@ -95,7 +97,8 @@ def test_no_page_has_inline_script_or_style(client, monkeypatch, url):
     # a strict Content-Security-Policy (script-src 'self') will refuse inline code: every <script> is empty
     assert all(body == "" for body in re.findall(r"<script[^>]*>(.*?)</script>", html, re.DOTALL))
     assert not re.search(r"<script(?![^>]*\bsrc=)", html) and "<style" not in html
-    assert not re.search(r"\son[a-z]+\s*=", html, re.IGNORECASE) and "javascript:" not in html  # no handlers in attributes
+    # no handlers in attributes
+    assert not re.search(r"\son[a-z]+\s*=", html, re.IGNORECASE) and "javascript:" not in html
 
 
 @pytest.mark.parametrize("name, media_type, fragment", [("dashboard.js", "text/javascript", "function chooseColumns"),

@@ -7,7 +7,6 @@ import socket
 import pytest
 
 
-
 @pytest.fixture
 def served(monkeypatch) -> list[dict]:
     """What uvicorn.run would have been asked to serve (no server is started)."""
@@ -36,7 +35,8 @@ def test_host_and_port_are_passed_on(runs_root, served, deepscope_in_process, mo
         port = probe.getsockname()[1]
     code, err = run_ui(deepscope_in_process, "ui", "--root", str(runs_root), "--host", "localhost", "--port", str(port))
     assert code == 0, err
-    assert served[0]["host"] == "localhost" and served[0]["port"] == port and served[0]["app"].state.source.root == runs_root
+    assert served[0]["host"] == "localhost" and served[0]["port"] == port
+    assert served[0]["app"].state.source.root == runs_root
 
 
 def test_a_missing_root_is_a_clear_error(tmp_path, served, deepscope_in_process, monkeypatch):

@@ -21,8 +21,10 @@ from deepscope.formats import table_number
 def learning_curve(
     config: Annotated[Path, typer.Argument(help="YAML config, e.g. examples/breastmnist.yaml")],
     overrides: Annotated[list[str] | None, typer.Argument(help="dotted overrides, e.g. train.epochs=20")] = None,
-    fractions: Annotated[str, typer.Option(help="fractions of the training data, comma-separated")] = "0.125,0.25,0.5,1",
-    out: Annotated[Path | None, typer.Option(help="the plot (PNG); default: RUN_ROOT/learning-curve-CONFIG.png")] = None,
+    fractions: Annotated[str, typer.Option(help="fractions of the training data, comma-separated")] = (
+        "0.125,0.25,0.5,1"),
+    out: Annotated[Path | None, typer.Option(
+        help="the plot (PNG); default: RUN_ROOT/learning-curve-CONFIG.png")] = None,
     match_steps: Annotated[bool, typer.Option(help="give every fraction as many optimizer steps as the full data "
                                                     "(more epochs): slower, but a short recipe then does not "
                                                     "exaggerate the slope")] = False,
@@ -58,6 +60,6 @@ def _table(curve: dict) -> Table:
         fraction, n, epochs, score, loss, seconds = row
         table.add_row(f"{fraction:g}", f"{n:,}", str(epochs), table_number(score), table_number(loss), f"{seconds:.1f}")
     for k in ("2x", "10x"):
-        table.add_row(f"{k} (projected)", f"{int(k[:-1]) * curve['sizes'][-1]:,}", "", table_number(curve['projected'][k]),
-                      "", "", style="dim")
+        table.add_row(f"{k} (projected)", f"{int(k[:-1]) * curve['sizes'][-1]:,}", "",
+                      table_number(curve['projected'][k]), "", "", style="dim")
     return table

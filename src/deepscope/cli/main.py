@@ -43,7 +43,8 @@ def register() -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[RichHandler(console=stderr, show_path=False, show_time=False)])
+    logging.basicConfig(level=logging.INFO, format="%(message)s",
+                        handlers=[RichHandler(console=stderr, show_path=False, show_time=False)])
     register()
     try:
         code = app(standalone_mode=False)

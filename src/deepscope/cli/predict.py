@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -15,7 +14,7 @@ def predict(
     run: Path = typer.Argument(..., help="a finished run directory"),
     source: str = typer.Argument(..., metavar="INPUT", help="an image or WAV file, a folder of them, a CSV/TSV "
                                  "file, or (for a text model) the text itself in quotes"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="CSV to write (default: RUN/predictions.csv)"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="CSV to write (default: RUN/predictions.csv)"),
 ) -> None:
     """Predict with a trained model; writes one row per example with the prediction and class probabilities."""
     import deepscope as ds

@@ -7,7 +7,7 @@ that is incomplete or damaged still gets a report, marked incomplete with the re
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,7 +17,7 @@ from deepscope.cli.main import app
 @app.command()
 def report(
     run: Annotated[Path, typer.Argument(metavar="RUN", help="a run directory")],
-    out: Annotated[Optional[Path], typer.Option("--out", help="where to write it (default RUN/report.html)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="where to write it (default RUN/report.html)")] = None,
 ) -> None:
     """Write one self-contained HTML page about a run: model, training curves, diagnostics, evaluation, examples."""
     import deepscope as ds

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -38,10 +38,10 @@ WHERE_HELP = ("keep runs where KEY OP VALUE holds (repeatable): OP = != > >= < <
 @runs_app.command("list")
 def list_runs(
     root: Root = Path("runs"),
-    where: Annotated[Optional[list[str]], typer.Option("--where", "-w", help=WHERE_HELP)] = None,
-    sort: Annotated[Optional[str], typer.Option(help="sort by this metric, param or field (default: newest)")] = None,
+    where: Annotated[list[str] | None, typer.Option("--where", "-w", help=WHERE_HELP)] = None,
+    sort: Annotated[str | None, typer.Option(help="sort by this metric, param or field (default: newest)")] = None,
     ascending: Annotated[bool, typer.Option("--ascending", help=ASCENDING_HELP)] = False,
-    limit: Annotated[Optional[int], typer.Option(min=1, help="show at most this many runs")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="show at most this many runs")] = None,
     json_output: AsJson = False,
 ) -> None:
     """The runs of a run root, newest first: status (incomplete ones with the reason), task, headline metrics."""
@@ -103,8 +103,8 @@ def show(
 @runs_app.command()
 def compare(
     runs: Annotated[list[str], typer.Argument(metavar="RUN...", help="the runs to compare (names or folders)")],
-    metric: Annotated[Optional[str], typer.Option(help=METRIC_HELP)] = None,
-    plot: Annotated[Optional[Path], typer.Option(help="where to write the plot (default compare-METRIC.png)")] = None,
+    metric: Annotated[str | None, typer.Option(help=METRIC_HELP)] = None,
+    plot: Annotated[Path | None, typer.Option(help="where to write the plot (default compare-METRIC.png)")] = None,
     root: Root = Path("runs"),
 ) -> None:
     """Runs side by side: metrics and the params that differ, and a plot of one metric across the runs."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -13,9 +12,9 @@ from deepscope.cli.output import print_metrics
 
 @app.command()
 def train(
-    config: Optional[Path] = typer.Argument(None, help="YAML config, e.g. examples/mnist.yaml"),
-    overrides: Optional[list[str]] = typer.Argument(None, help="dotted overrides, e.g. train.epochs=3"),
-    resume: Optional[Path] = typer.Option(None, "--resume", help="continue this run directory from its last checkpoint"),
+    config: Path | None = typer.Argument(None, help="YAML config, e.g. examples/mnist.yaml"),
+    overrides: list[str] | None = typer.Argument(None, help="dotted overrides, e.g. train.epochs=3"),
+    resume: Path | None = typer.Option(None, "--resume", help="continue this run directory from its last checkpoint"),
 ) -> None:
     """Train a model from a config; the run directory holds the model, metrics and checkpoints."""
     import deepscope as ds

@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -41,7 +42,8 @@ def _read(source: str | Path | Mapping[str, Any] | Config) -> dict[str, Any]:
         return _deep_copy(source)
     path = Path(source)
     if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist; give the path of a YAML file such as examples/mnist.yaml")
+        raise ConfigError(f"config file {path} does not exist; "
+                          "give the path of a YAML file such as examples/mnist.yaml")
     try:
         loaded = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:

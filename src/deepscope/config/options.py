@@ -14,7 +14,8 @@ names the config path and lists the options there are.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -25,7 +26,8 @@ Options = TypeVar("Options", bound=BaseModel)
 
 
 def parse_options(options: type[Options], values: Mapping[str, Any], where: str, *, what: str) -> Options:
-    """`options(**values)`, or a ConfigError: `where.key: what is wrong` for each problem, then the options of `what`."""
+    """`options(**values)`, or a ConfigError: `where.key: what is wrong` for each problem, then the options of
+    `what`."""
     try:
         return options(**values)
     except ValidationError as error:

@@ -12,7 +12,8 @@ Each object registers where it is defined::
 
 from __future__ import annotations
 
-from typing import Callable, Generic, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
 
 from deepscope.errors import ConfigError
 

@@ -44,8 +44,15 @@ def feature_specs(value: Any) -> Any:
 
 
 class SplitConfig(Section):
-    """How to make the splits a source does not give. Fractions of the whole (or of train, for `val` when
-    the source gives a test split)."""
+    """How to make the splits a source does not give: `data.split`.
+
+    Args:
+        val, test: fractions of the whole (or of train, for `val` when the source gives a test split).
+        seed: the seed of the shuffle.
+        stratify: keep each class's share the same in every split (classification outputs).
+
+        split: {val: 0.1, test: 0.2, seed: 0}
+    """
 
     val: float = Field(0.1, ge=0.0, lt=1.0)
     test: float = Field(0.2, ge=0.0, lt=1.0)
@@ -54,7 +61,10 @@ class SplitConfig(Section):
 
 
 class AugmentConfig(Section):
-    """Batched, on-device augmentation of image inputs, applied to training batches only."""
+    """Batched, on-device augmentation of image inputs, applied to training batches only: `data.augment`.
+
+        augment: {flip: horizontal, shift: 2, rotate: 10}
+    """
 
     flip: Literal["none", "horizontal", "vertical", "both"] = "none"
     shift: int = Field(0, ge=0, description="random translation, in pixels, up to this many each way")
@@ -65,7 +75,10 @@ class SeriesConfig(Section):
     """A time series (a CSV with a time column): windows of `lookback` steps in, `horizon` steps out, split by time.
 
     The last `holdout` steps are the test period and the `val` steps before them the validation period;
-    scaling is fitted on the training period only (see deepscope/data/windows.py)."""
+    scaling is fitted on the training period only (see deepscope/data/windows.py). Each field says what it does.
+
+        series: {time: Month, lookback: 24, horizon: 12, holdout: 24, scale: log, relative: true}
+    """
 
     time: str = Field(description="the time column: ISO 8601 dates/times (1949-01, 1981-01-31) or step numbers")
     values: list[str] | None = Field(None, description="value columns, the input channels (default: all but time)")
@@ -75,13 +88,14 @@ class SeriesConfig(Section):
     stride: int = Field(1, ge=1, description="steps between the starts of consecutive training windows")
     holdout: float = Field(0.2, gt=0.0, description="test period: the last steps (>= 1) or a fraction (< 1) of them")
     val: float = Field(0.1, ge=0.0, description="steps (>= 1) or a fraction (< 1) of the rest, before the test period")
-    season: int | None = Field(None, ge=1, description="steps per season, for seasonal-naive (default: from the time step)")
+    season: int | None = Field(None, ge=1,
+                               description="steps per season, for seasonal-naive (default: from the time step)")
     scale: Literal["standard", "minmax", "log", "none"] = Field("standard", description="log: log, then standard")
     relative: bool = Field(False, description="see each window relative to its last value and forecast the change "
                                               "from it (trends beyond the training range; with log: ratios)")
     covariates: list[Literal["month", "day_of_year", "day_of_week", "hour"]] = Field(
         default_factory=list, description="calendar inputs, each as a sin/cos pair of channels")
-    loss: Literal["mse", "mae", "huber"] = Field("mse", description="in scaled units")
+    loss: str = Field("mse", description="mse, mae or huber, in scaled units (the forecast head checks it)")
 
     _one_value = field_validator("values", mode="before")(classmethod(lambda cls, v: [v] if isinstance(v, str) else v))
 
@@ -94,6 +108,20 @@ class SeriesConfig(Section):
 
 
 class DataConfig(Section):
+    """What to learn from: the `data:` section.
+
+    Args:
+        source: a builtin dataset's name (digits, mnist, ...), a folder of class sub-folders (images, WAVs, texts),
+            a CSV/TSV file, or an .npz file.
+        inputs, outputs: column -> feature type (image, number, category, binary, text, audio), or a dict with
+            `type` and the feature's options; an output's other options go to its head (`label_smoothing`).
+            Types are inferred where obvious, and outputs from the source where it says (class folders).
+        split, augment, series: see SplitConfig, AugmentConfig, SeriesConfig.
+        delimiter, pattern, limit: a table's delimiter; file names that carry columns; at most `limit` rows.
+
+        data: {source: mnist, inputs: {image: image}, outputs: {label: {type: category, label_smoothing: 0.1}}}
+    """
+
     source: str
     inputs: dict[str, FeatureSpec] = Field(default_factory=dict)
     outputs: dict[str, FeatureSpec] = Field(default_factory=dict)
@@ -125,12 +153,30 @@ class ScheduleSpec(ComponentSpec):
 
 
 class CombinerConfig(Section):
+    """What joins the encoders' outputs before the heads: `model.combiner` (concatenation, then dense layers).
+
+        combiner: {hidden: [128], dropout: 0.2, activation: relu}
+    """
+
     hidden: list[int] = Field(default_factory=list, description="sizes of dense layers after concatenation")
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
     activation: str = "relu"
 
 
 class ModelConfig(Section):
+    """The network: the `model:` section. Give an encoder (for every input), encoders by input, or a plain
+    layer list; the output layers come from the outputs' types.
+
+    Args:
+        encoder: a registered encoder (cnn, resnet, mlp, tabular, lstm, gru, rnn, cnn1d, transformer) with its
+            options: `encoder: cnn` or `encoder: {name: cnn, filters: [32, 64]}`.
+        encoders: one per input column, `{image: cnn, review: lstm}`, for models with several inputs.
+        layers: the beginner's form: `[conv2d: {filters: 32, kernel: 3}, relu, maxpool2d: 2, dense: 128, relu]`.
+        combiner: see CombinerConfig.
+
+        model: {encoder: {name: lstm, hidden: 128, bidirectional: true, embedding: {dim: 100}}}
+    """
+
     encoder: ComponentSpec | None = None
     encoders: dict[str, ComponentSpec] = Field(default_factory=dict)
     layers: list[Any] | None = None
@@ -144,19 +190,33 @@ class ModelConfig(Section):
         return {k: named(v) for k, v in value.items()} if isinstance(value, dict) else value
 
     @model_validator(mode="after")
-    def _one_form(self) -> "ModelConfig":
+    def _one_form(self) -> ModelConfig:
         if self.layers is not None and (self.encoder is not None or self.encoders):
             raise ValueError("give either `layers` (a plain layer list) or `encoder`/`encoders`, not both")
         return self
 
 
 class EarlyStoppingConfig(Section):
+    """`train.early_stopping`: stop when `monitor` (default `train.monitor`) has not improved by `min_delta` for
+    `patience` epochs. `early_stopping: 5` means `{patience: 5}`; `true` the defaults."""
+
     patience: int = Field(5, ge=1)
     monitor: str | None = None
     min_delta: float = Field(0.0, ge=0.0)
 
 
 class TrainConfig(Section):
+    """How to train: the `train:` section, and the defaults of `deepscope.Trainer` (the one place they are written).
+
+    Each field says what it does. `optimizer: adam` means `{name: adam}` (options: lr, weight_decay, and the
+    optimizer's own, e.g. momentum); `schedule: onecycle` means `{name: onecycle}` (options: warmup and the
+    schedule's own). `early_stopping`, `ema`, `restore_best` and `checkpoint_every` become callbacks
+    (`deepscope.run.recipe.callbacks_for`).
+
+        train: {epochs: 10, batch_size: 128, optimizer: {name: adamw, lr: 0.003, weight_decay: 0.05},
+                schedule: onecycle, early_stopping: {patience: 5}, precision: bf16}
+    """
+
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(128, ge=1)
     eval_batch_size: int | None = Field(None, ge=1)
@@ -188,10 +248,15 @@ class TrainConfig(Section):
 
 
 class DiagnoseConfig(Section):
-    """Diagnostics: on by default; they watch training and say what is wrong and what to change."""
+    """Diagnostics: on by default; they watch training and say what is wrong and what to change.
+
+        diagnose: false                                   # off
+        diagnose: {every: 20, skip: [calibration]}        # measure every 20 steps; one detector off
+    """
 
     enabled: bool = True
-    every: int | None = Field(None, ge=1, description="steps between measurements (default: about 8 per epoch, at most 50)")
+    every: int | None = Field(None, ge=1,
+                              description="steps between measurements (default: about 4 an epoch, 10 to 50 apart)")
     skip: list[str] = Field(default_factory=list, description="detectors to turn off, e.g. [calibration]")
 
     @model_validator(mode="before")
@@ -201,6 +266,11 @@ class DiagnoseConfig(Section):
 
 
 class RunConfig(Section):
+    """Where the run goes and what it keeps besides the model: the `run:` section.
+
+        run: {root: runs, name: mnist-baseline, tensorboard: true, tags: {group: baseline}}
+    """
+
     root: str = "runs"
     name: str | None = None
     tensorboard: bool = Field(False, description="also write TensorBoard event files to RUN_DIR/tensorboard/")
@@ -210,6 +280,11 @@ class RunConfig(Section):
 
 
 class Config(Section):
+    """A whole config: `data` (required), `model`, `train`, `diagnose`, `run`; see each section's class.
+
+        config = load_config("examples/mnist.yaml", ["train.epochs=3"])   # a Config, validated, with every default
+    """
+
     data: DataConfig
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)

@@ -10,7 +10,7 @@ makes an in-memory dataset as fast as a hand-written loop over tensors, on the C
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import torch
 
@@ -34,10 +34,10 @@ class TensorData:
     def device(self) -> torch.device:
         return next(iter(self.tensors.values())).device
 
-    def to(self, device: torch.device | str) -> "TensorData":
+    def to(self, device: torch.device | str) -> TensorData:
         return TensorData({k: v.to(device) for k, v in self.tensors.items()}, self.transform)
 
-    def subset(self, index: torch.Tensor | slice) -> "TensorData":
+    def subset(self, index: torch.Tensor | slice) -> TensorData:
         return TensorData({k: v[index] for k, v in self.tensors.items()}, self.transform)
 
     def num_batches(self, batch_size: int, drop_last: bool = False) -> int:

@@ -20,8 +20,8 @@ from deepscope.data.features import FEATURES, Feature
 from deepscope.data.sources import load_source
 from deepscope.data.sources.base import RawData
 from deepscope.data.sources.csv_table import infer_feature_type
-from deepscope.data.splits import make_splits
 from deepscope.data.sources.series import load_series_splits
+from deepscope.data.splits import make_splits
 from deepscope.errors import DataError
 
 log = logging.getLogger("deepscope")

@@ -48,11 +48,11 @@ class Series:
         """One value column, (n,) float64."""
         return self.values[:, self.columns.index(name)]
 
-    def head(self, stop: int) -> "Series":
+    def head(self, stop: int) -> Series:
         """The first `stop` steps: what could be seen at time `stop`."""
         return replace(self, times=self.times[:stop], values=self.values[:stop])
 
-    def tail(self, steps: int) -> "Series":
+    def tail(self, steps: int) -> Series:
         start = max(len(self) - steps, 0)
         return replace(self, times=self.times[start:], values=self.values[start:], first_line=self.first_line + start)
 

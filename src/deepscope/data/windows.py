@@ -22,6 +22,7 @@ import numpy as np
 from deepscope.data.timeseries import Series
 from deepscope.errors import ConfigError, DataError
 
+
 def split_periods(n: int, *, lookback: int, horizon: int, holdout: float, val: float) -> dict[str, tuple[int, int]]:
     """Row ranges [start, stop) of the targets of each split: train, (val,) test, in time order.
 
@@ -83,13 +84,13 @@ class SeriesWindows:
 
     @classmethod
     def for_period(cls, series: Series, start: int, stop: int, *, lookback: int, horizon: int,
-                   stride: int = 1) -> "SeriesWindows":
+                   stride: int = 1) -> SeriesWindows:
         """Every window whose targets lie in [start, stop), the first one starting at max(start, lookback)."""
         origins = np.arange(max(start, lookback), stop - horizon + 1, stride, dtype=np.int64)
         return cls(series.head(stop), origins, lookback, horizon, start, stop)
 
     @classmethod
-    def at_end(cls, series: Series, *, lookback: int, horizon: int) -> "SeriesWindows":
+    def at_end(cls, series: Series, *, lookback: int, horizon: int) -> SeriesWindows:
         """The one window that forecasts the steps after the series' last row."""
         n = len(series)
         return cls(series, np.array([n], dtype=np.int64), lookback, horizon, n, n)
@@ -97,10 +98,10 @@ class SeriesWindows:
     def __len__(self) -> int:
         return len(self.origins)
 
-    def __getitem__(self, index: slice) -> "SeriesWindows":
+    def __getitem__(self, index: slice) -> SeriesWindows:
         return replace(self, origins=self.origins[index])
 
-    def with_origins(self, origins: np.ndarray) -> "SeriesWindows":
+    def with_origins(self, origins: np.ndarray) -> SeriesWindows:
         return replace(self, origins=np.asarray(origins, dtype=np.int64))
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:

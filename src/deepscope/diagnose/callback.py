@@ -14,8 +14,9 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import torch
 from rich.console import Console
@@ -38,8 +39,28 @@ LIVE_INTERVAL = 2.0  # seconds between live judgements: short epochs would other
 
 
 class Diagnostics(Callback):
+    """Watch training and say, in plain words with the evidence, what is wrong and what to change.
+
+    Args:
+        every: steps between measurements (default: about 4 an epoch, 10 to 50 steps apart).
+        path: where to write diagnosis.json (the findings and the measurements behind them); None: nowhere.
+        console: where findings are printed (default stderr).
+        live: print each new finding as it appears during training, and a summary at the end.
+        skip: detectors to leave out, by name (e.g. ["calibration"]).
+        record: a record to add to, e.g. one holding the data profile (`deepscope.diagnose.profile`).
+        finish_at_fit_end: judge the whole run (with calibration on the validation data) when fit ends; the
+            training workflow turns it off and calls `finish` itself with the model as saved.
+
+    Example:
+        >>> diagnostics = Diagnostics(live=False)                       # doctest: +SKIP
+        >>> Trainer(callbacks=[diagnostics]).fit(model, train, val)     # doctest: +SKIP
+        >>> [(f.severity, f.title) for f in diagnostics.findings]       # doctest: +SKIP
+        [('warning', 'Overfitting from epoch 7')]
+    """
+
     def __init__(self, *, every: int | None = None, path: str | Path | None = None, console: Console | None = None,
-                 live: bool = True, skip: Iterable[str] = (), record: Record | None = None, finish_at_fit_end: bool = True):
+                 live: bool = True, skip: Iterable[str] = (), record: Record | None = None,
+                 finish_at_fit_end: bool = True):
         self.every_option, self.path, self.live = every, path, live
         self.console = console or Console(file=sys.stderr)
         self.skip = tuple(skip)
@@ -125,8 +146,8 @@ class Diagnostics(Callback):
             layers.append({"name": name, "grad_norm": grad, "grad_rms": grad / math.sqrt(size), "weight_norm": weight,
                            "update_ratio": update / weight if weight > 0 and math.isfinite(update) else None})
         activations = [{"name": n, "kind": kinds[n], "dead": a[0], "saturated": a[1]} for n, a in zip(act_names, act)]
-        sample = {"step": trainer.global_step, "epoch": trainer.epoch + 1, "loss": loss, "lr": trainer.schedule.current_lr(),
-                  "grad_norm": total, "layers": layers, "activations": activations}
+        sample = {"step": trainer.global_step, "epoch": trainer.epoch + 1, "loss": loss,
+                  "lr": trainer.schedule.current_lr(), "grad_norm": total, "layers": layers, "activations": activations}
         if not (math.isfinite(loss) and math.isfinite(total)) and self.record.nonfinite is None:
             self._note_nonfinite(trainer)
         return sample

@@ -41,7 +41,7 @@ class Finding:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Finding":
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 

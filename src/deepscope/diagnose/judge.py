@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from deepscope.diagnose.detectors import load_all
 from deepscope.diagnose.finding import Finding, worst_first
@@ -21,7 +22,8 @@ from deepscope.track.rundir import RunDir
 DIAGNOSIS_FORMAT = 1
 
 # symptoms that a root cause, when found, already explains: they are kept, as information, pointing to it
-CAUSES = ("divergence", "lr_too_low", "lr_too_high", "dead_units", "vanishing_gradients", "exploding_gradients", "saturation")
+CAUSES = ("divergence", "lr_too_low", "lr_too_high", "dead_units", "vanishing_gradients", "exploding_gradients",
+          "saturation")
 EXPLAINED_BY = {
     **{symptom: CAUSES for symptom in ("plateau", "underfitting", "no_learning", "loss_spikes", "calibration")},
     "dead_units": ("divergence", "lr_too_high"),  # a blow-up knocks ReLUs out; the blow-up is what to fix
@@ -54,7 +56,8 @@ def _explain_symptoms(findings: list[Finding]) -> list[Finding]:
 
 def save_diagnosis(path: str | Path, findings: list[Finding], record: Record) -> None:
     """diagnosis.json: {"format": 1, "findings": [...], "record": {...}} (written atomically)."""
-    write_json(path, {"format": DIAGNOSIS_FORMAT, "findings": [f.to_dict() for f in findings], "record": record.to_dict()})
+    write_json(path, {"format": DIAGNOSIS_FORMAT, "findings": [f.to_dict() for f in findings],
+                      "record": record.to_dict()})
 
 
 def load_diagnosis(path: str | Path) -> tuple[list[Finding], Record]:

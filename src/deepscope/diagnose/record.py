@@ -42,7 +42,7 @@ class Record:
         return dict(self.__dict__)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Record":
+    def from_dict(cls, data: dict[str, Any]) -> Record:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
     # helpers detectors share

@@ -1,8 +1,8 @@
 """Build the model a config describes: inputs -> encoder per input group -> combiner -> head per output.
 
 Inputs are grouped by kind: each image, sequence (text, series) or audio input gets its own encoder, and all
-tabular columns (numbers, categories, binaries) share one. The builder sees only feature *descriptions* (plain dicts), so a saved
-model is rebuilt from `model.json` without touching the data.
+tabular columns (numbers, categories, binaries) share one. The builder sees only feature *descriptions* (plain
+dicts), so a saved model is rebuilt from `model.json` without touching the data.
 
     model = build_model({"encoder": {"name": "cnn"}}, inputs, outputs)
     outputs = model(batch)            # {"label": logits (B, 10)}
@@ -29,7 +29,8 @@ Batch = dict[str, torch.Tensor]
 class Combiner(nn.Module):
     """Concatenate the encoders' outputs, then optional dense layers: (B, sum D_i) -> (B, output_size)."""
 
-    def __init__(self, sizes: list[int], *, hidden: list[int] = (), dropout: float = 0.0, activation_name: str = "relu"):
+    def __init__(self, sizes: list[int], *, hidden: list[int] = (), dropout: float = 0.0,
+                 activation_name: str = "relu"):
         super().__init__()
         layers: list[nn.Module] = []
         width = sum(sizes)
@@ -90,7 +91,8 @@ def load_pretrained(model: nn.Module) -> None:
             module.load_pretrained()
 
 
-def build_model(config: dict[str, Any], inputs: dict[str, dict[str, Any]], outputs: dict[str, dict[str, Any]]) -> DeepscopeModel:
+def build_model(config: dict[str, Any], inputs: dict[str, dict[str, Any]],
+                outputs: dict[str, dict[str, Any]]) -> DeepscopeModel:
     """`config` is the `model:` section as a dict; `inputs`/`outputs` map names to feature descriptions
     (outputs also carry `head` options: loss settings such as label smoothing)."""
     groups = _group_inputs(inputs)

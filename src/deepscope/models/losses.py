@@ -9,7 +9,7 @@ plain module trained with a loss gets the metrics that go with it, and a head ca
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

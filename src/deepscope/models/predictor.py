@@ -10,8 +10,9 @@ exactly as training did; loading reads safetensors and JSON only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -39,7 +40,7 @@ class Predictor:
         self.inputs, self.outputs = inputs, outputs
 
     @classmethod
-    def load(cls, path: str | Path, device: str | torch.device = "cpu") -> "Predictor":
+    def load(cls, path: str | Path, device: str | torch.device = "cpu") -> Predictor:
         """The model saved in a finished run folder (or its model/ folder)."""
         saved = load_model(path, device)
         return cls(saved.model, saved.inputs, saved.outputs, device)

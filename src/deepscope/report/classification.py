@@ -7,6 +7,7 @@ without one is counted again on the report's sample of predictions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,9 +20,9 @@ MAX_TABLE_CLASSES = 30  # a wider confusion matrix is drawn as a heat map instea
 MAX_PAIRS = 8
 
 
-def render_output(context: ReportContext, name: str, kind: str, prefix: str) -> str:
+def render_output(context: ReportContext, name: str, kind: str, key: Callable[[str], str]) -> str:
     names = class_names(context, name, kind)
-    matrix, where = saved_matrix(context, prefix)
+    matrix, where = saved_matrix(context, key)
     predictions = context.predictions().get(name)
     if matrix is None and predictions is not None:
         matrix = counted_matrix(predictions, len(names) if names else None)
@@ -55,12 +56,13 @@ def class_names(context: ReportContext, name: str, kind: str) -> list[str]:
     return [str(c) for c in feature.classes]
 
 
-def saved_matrix(context: ReportContext, prefix: str) -> tuple[np.ndarray | None, str]:
+def saved_matrix(context: ReportContext, key: Callable[[str], str]) -> tuple[np.ndarray | None, str]:
+    """The confusion matrix of the final evaluation (test, else val); `key` names this output's metrics."""
     finals = context.info.finals
     for split in ("test", "val"):
-        matrix = finals.get(split, {}).get(f"{prefix}confusion_matrix")
+        matrix = finals.get(split, {}).get(key("confusion_matrix"))
         if isinstance(matrix, list) and matrix and all(isinstance(row, list) for row in matrix):
-            n = finals[split].get(f"{prefix}n", int(np.sum(matrix)))
+            n = finals[split].get(key("n"), int(np.sum(matrix)))
             return np.asarray(matrix, dtype=np.int64), f"the whole {split} split ({n:,} examples)"
     return None, ""
 

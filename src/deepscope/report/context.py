@@ -74,7 +74,7 @@ class ReportContext:
 
     @classmethod
     def gather(cls, run_dir: str | Path, *, model: torch.nn.Module | None = None, data: Any = None,
-               load: bool = True) -> "ReportContext":
+               load: bool = True) -> ReportContext:
         """Read the run; use `model` / `data` when given, else (when `load`) load them from the run folder."""
         context = cls(read_run(run_dir), model=model, data=data)
         context._features()

@@ -3,6 +3,9 @@ regression (residual plots) or forecasting (forecast against actual, beside naiv
 
 from __future__ import annotations
 
+from functools import partial
+
+from deepscope.metrics import metric_key
 from deepscope.report import classification, forecast, regression
 from deepscope.report.context import ReportContext
 from deepscope.report.html import escape, note
@@ -14,13 +17,13 @@ def render(context: ReportContext) -> str:
         return note("Nothing to evaluate: the run saved no model description and no final evaluation.")
     parts = []
     for name, kind in kinds.items():
-        prefix = f"{name}." if len(kinds) > 1 else ""
+        key = partial(metric_key, name, outputs=kinds)  # how this output's final metrics are named
         if len(kinds) > 1:
             parts.append(f"<h3>{escape(name)} ({escape(kind)})</h3>")
         if kind in ("category", "binary"):
-            parts.append(classification.render_output(context, name, kind, prefix))
+            parts.append(classification.render_output(context, name, kind, key))
         elif kind == "number":
-            parts.append(regression.render_output(context, name, prefix))
+            parts.append(regression.render_output(context, name, key))
         elif kind == "forecast":
             parts.append(forecast.render_output(context, name))
         else:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import base64
 import html
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from deepscope.formats import table_number
 
@@ -129,7 +130,7 @@ def table(header: Sequence[str], rows: Iterable[Sequence[Any]], *, numeric: Sequ
     lines = []
     for row in rows:
         cells = []
-        for i, cell in enumerate(row):
+        for cell in row:
             is_number = _is_number(cell)
             text = number(cell) if is_number else (str(cell) if raw else escape(cell))
             cells.append(f"<td{NUMERIC if is_number else ''}>{text}</td>")

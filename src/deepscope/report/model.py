@@ -16,8 +16,8 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 from torch.utils.flop_counter import FlopCounterMode
 
-from deepscope.report.context import ReportContext
 from deepscope.formats import count_in_words
+from deepscope.report.context import ReportContext
 from deepscope.report.html import cards, note, paragraph, table
 
 MAX_ROWS = 80  # layers listed; a transformer has hundreds, and the rest are summed in one row

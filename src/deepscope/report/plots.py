@@ -20,8 +20,9 @@ from __future__ import annotations
 import io
 import itertools
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -3,6 +3,8 @@ on the report's sample of the evaluation split, in the target's own units."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from deepscope.report.context import ReportContext
@@ -10,9 +12,9 @@ from deepscope.report.html import figure, key_values, note
 from deepscope.report.plots import COLOURS, WIDE, Plot, text
 
 
-def render_output(context: ReportContext, name: str, prefix: str) -> str:
+def render_output(context: ReportContext, name: str, key: Callable[[str], str]) -> str:
     parts = []
-    saved = _saved(context, prefix)
+    saved = _saved(context, key)
     if saved:
         parts.append(key_values(saved))
     predictions = context.predictions().get(name)
@@ -43,11 +45,11 @@ def render_output(context: ReportContext, name: str, prefix: str) -> str:
     return "\n".join(parts)
 
 
-def _saved(context: ReportContext, prefix: str) -> list[tuple[str, float]]:
+def _saved(context: ReportContext, key: Callable[[str], str]) -> list[tuple[str, float]]:
     for split in ("test", "val"):
         values = context.info.finals.get(split, {})
-        found = [(f"{split} {key}", values[f"{prefix}{key}"]) for key in ("mae", "rmse", "r2")
-                 if isinstance(values.get(f"{prefix}{key}"), (int, float))]
+        found = [(f"{split} {metric}", values[key(metric)]) for metric in ("mae", "rmse", "r2")
+                 if isinstance(values.get(key(metric)), (int, float))]
         if found:
             return found
     return []

@@ -19,18 +19,17 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from deepscope.config.loading import load_config
 from deepscope.config.schema import Config
 from deepscope.data.prepare import PreparedData, prepare_data
+from deepscope.diagnose import Finding, Record, judge
 from deepscope.diagnose.scaling import fit_power_law, power_law, score_of
 from deepscope.errors import ConfigError
 from deepscope.io import write_json
 from deepscope.metrics import direction, metric_key
 from deepscope.report.plots import plot_learning_curve
-from deepscope.diagnose import Finding, Record, judge
 from deepscope.run.recipe import output_path, trainer_for
 from deepscope.run.train import model_for
 

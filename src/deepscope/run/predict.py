@@ -55,7 +55,8 @@ def predict_path(run: str | Path, source: str | Path) -> tuple[list[dict[str, An
             return predictor.predict({_single_input(predictor, kind, path): [path]}), [str(path)]
     if suffix in TABLE_SUFFIXES:
         return _predict_table(predictor, run, path)
-    raise DataError(f"{path}: unknown input type {suffix!r}; give an image, a WAV file, a folder of them, or a CSV file")
+    raise DataError(f"{path}: unknown input type {suffix!r}; "
+                    "give an image, a WAV file, a folder of them, or a CSV file")
 
 
 def _predict_table(predictor: Predictor, run: str | Path, path: Path) -> tuple[list[dict[str, Any]], list[str]]:

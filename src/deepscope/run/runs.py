@@ -16,9 +16,10 @@ the store, and damaged or half-written folders (listed as incomplete, with the r
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from deepscope.errors import UserError
 from deepscope.report.plots import plot_across_runs

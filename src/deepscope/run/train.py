@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from deepscope.config.loading import config_to_yaml, load_config
 from deepscope.config.schema import Config

@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from deepscope.metrics import direction
+
 METRIC_COLUMNS = 4  # metric columns of a runs table; more when the reader asks for more (sort and filter keys)
 SPLIT_ORDER = ("test.", "val.")  # final evaluations first, then the last validation; train and the rest after
 HEADLINE_NAMES = ("accuracy", "loss", "f1_macro", "mae", "rmse", "r2", "roc_auc")  # read first, whatever the task
@@ -37,9 +39,6 @@ def headline_columns(rows: Iterable[Mapping[str, Any]], first: Iterable[str] = (
     >>> headline_columns(rows, first=["lr", "no.such.metric"])
     ['lr', 'test.accuracy', 'test.loss', 'val.loss']
     """
-    # imported here: deepscope.metrics imports torch (about a second), and every CLI command imports this module
-    from deepscope.metrics import direction
-
     rows = list(rows)
     counts = Counter(key for row in rows for key in row.get("metrics") or {})
     asked = [key for key in dict.fromkeys(first) if key in counts]

@@ -31,7 +31,7 @@ class RunDir:
     path: Path
 
     @classmethod
-    def create(cls, root: str | Path, name: str) -> "RunDir":
+    def create(cls, root: str | Path, name: str) -> RunDir:
         """A new, empty run folder `root/name-YYYYmmdd-HHMMSS` (with -2, -3… if taken)."""
         base = Path(root) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
         base.parent.mkdir(parents=True, exist_ok=True)

@@ -34,8 +34,9 @@ import random
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 
 from deepscope.errors import UserError
 from deepscope.track.runinfo import RunInfo, find_runs
@@ -74,7 +75,7 @@ class RunStore:
         self._migrate()
 
     @classmethod
-    def for_root(cls, root: str | Path, **options: Any) -> "RunStore":
+    def for_root(cls, root: str | Path, **options: Any) -> RunStore:
         """The store of a run root: `<root>/runs.sqlite`."""
         return cls(Path(root) / FILENAME, **options)
 
@@ -84,7 +85,7 @@ class RunStore:
                 self._con.close()
                 self._con = None
 
-    def __enter__(self) -> "RunStore":
+    def __enter__(self) -> RunStore:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -7,7 +7,8 @@ store is created. Never edit a released migration: add the next one.
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable
+from collections.abc import Callable
+
 
 def _v0_to_v1(con: sqlite3.Connection) -> None:
     """The first store: runs by name, params, metrics by step."""

@@ -30,7 +30,8 @@ def optimizer_state(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.T
     return tensors, {"param_groups": state["param_groups"], "plain": plain}
 
 
-def load_optimizer_state(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+def load_optimizer_state(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor],
+                         meta: dict[str, Any]) -> None:
     state: dict[int, dict[str, Any]] = {}
     for name, value in tensors.items():
         if name.startswith("optimizer."):
@@ -68,7 +69,8 @@ def load_rng_state(shuffle: torch.Generator, tensors: dict[str, torch.Tensor], p
 
 
 def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    shuffle: torch.Generator, meta: dict[str, Any], extra: dict[str, torch.nn.Module] | None = None) -> Path:
+                    shuffle: torch.Generator, meta: dict[str, Any],
+                    extra: dict[str, torch.nn.Module] | None = None) -> Path:
     """Everything needed to continue: model, optimizer, RNGs, the trainer's `meta` (JSON), and `extra` modules
     (e.g. a weight average) by name."""
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}

@@ -9,7 +9,8 @@ that loss's target.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -68,7 +69,8 @@ class SupervisedTask:
         if "target" in metrics:
             target = batch["target"]
             output = outputs.detach()
-            metrics["target"].update(output.reshape(target.shape) if output.numel() == target.numel() else output, target)
+            metrics["target"].update(output.reshape(target.shape) if output.numel() == target.numel() else output,
+                                     target)
 
 
 class _LazyClassification(Metric):

@@ -17,8 +17,9 @@ import copy
 import math
 import random
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -132,7 +133,7 @@ class Trainer:
         self.last_loss: torch.Tensor | None = None  # the last step's loss, on the device (reading it syncs)
 
     @classmethod
-    def from_config(cls, train: TrainConfig | Mapping[str, Any] | None = None, **options: Any) -> "Trainer":
+    def from_config(cls, train: TrainConfig | Mapping[str, Any] | None = None, **options: Any) -> Trainer:
         """The trainer a config's `train:` section describes (a TrainConfig or its dict); `options` (callbacks,
         loss, strategy, or any setting) are added, or win over the section.
 
@@ -152,7 +153,8 @@ class Trainer:
         return self.strategy.device
 
     # --- fit ---------------------------------------------------------------------------------------------
-    def fit(self, model: nn.Module, train_data: Any, val_data: Any = None, *, resume_from: str | Path | None = None) -> list[dict[str, float]]:
+    def fit(self, model: nn.Module, train_data: Any, val_data: Any = None, *,
+            resume_from: str | Path | None = None) -> list[dict[str, float]]:
         """Train for `epochs` epochs (or until a callback stops it); return the per-epoch logs."""
         model = self._setup(model, train_data, val_data)
         if resume_from is not None:
@@ -177,7 +179,7 @@ class Trainer:
         self.monitor = default_monitor(self.monitor_spec, has_validation=self.val_data is not None)
         self.steps_per_epoch = self.train_data.num_batches(self.batch_size)
         options = {k: v for k, v in self.optimizer_spec.items() if k != "name"}
-        self.optimizer = build_optimizer(model, self.optimizer_spec.get("name") or "adam", **options)
+        self.optimizer = build_optimizer(model, self.optimizer_spec.get("name") or DEFAULTS.optimizer.name, **options)
         schedule_spec = dict(self.schedule_spec)
         if schedule_spec.get("name") == "plateau":  # lower the LR when the monitored metric stops improving
             schedule_spec.setdefault("mode", mode_of(self.monitor))
@@ -197,7 +199,8 @@ class Trainer:
         self.callbacks.on_epoch_start(self)
         started = time.perf_counter()
         model.train()
-        batches = self.train_data.batches(self.batch_size, shuffle=True, generator=self.shuffle, skip=self.batch_in_epoch)
+        batches = self.train_data.batches(self.batch_size, shuffle=True, generator=self.shuffle,
+                                          skip=self.batch_in_epoch)
         for batch in batches:
             self.last_loss = self.train_step(model, batch).detach()
             self.epoch_loss += self.last_loss
@@ -344,4 +347,5 @@ def _train_config(values: Mapping[str, Any]) -> TrainConfig:
     try:
         return TrainConfig.model_validate(dict(values))
     except ValidationError as error:
-        raise ConfigError(format_validation_error(error, "Trainer.from_config", schema=TrainConfig, prefix="train")) from None
+        raise ConfigError(
+            format_validation_error(error, "Trainer.from_config", schema=TrainConfig, prefix="train")) from None

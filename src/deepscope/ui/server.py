@@ -7,8 +7,8 @@ network, deliberately, and then the Host-header check is off (the name people us
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from deepscope.errors import UserError
 from deepscope.ui.app import create_app

@@ -1,8 +1,16 @@
 """Feature types, one per file, registered in `FEATURES` by the name configs use."""
 
+# Imported for their side effect: each module registers its feature type in FEATURES.
+from deepscope.data.features import (  # noqa: F401  (registration)
+    audio,
+    binary,
+    category,
+    forecast,
+    image,
+    number,
+    text,
+    timeseries,
+)
 from deepscope.data.features.base import FEATURES, Feature, describe_features
-from deepscope.data.features import binary, category, image, number, text  # noqa: F401  (registration)
-from deepscope.data.features import audio  # noqa: F401  (registration)
-from deepscope.data.features import forecast, timeseries  # noqa: F401  (registration)
 
 __all__ = ["FEATURES", "Feature", "describe_features"]

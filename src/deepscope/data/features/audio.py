@@ -110,7 +110,9 @@ class AudioFeature(Feature):
 
     def _check_mel_bands(self, sample_rate: int, n_fft: int, f_min: float, f_max: float, place: str) -> None:
         """Every mel band must span an FFT bin, or its row of the spectrogram is always empty."""
-        mel = lambda hz: 2595.0 * np.log10(1.0 + hz / 700.0)  # the HTK mel scale, as the layer's filterbank
+        def mel(hz: float) -> float:  # the HTK mel scale, as the layer's filterbank
+            return 2595.0 * np.log10(1.0 + hz / 700.0)
+
         edges = 700.0 * (10 ** (np.linspace(mel(f_min), mel(f_max), self.options.n_mels + 2) / 2595.0) - 1.0)
         bins = np.linspace(0.0, sample_rate / 2, n_fft // 2 + 1)  # (K,) Hz
         empty = int((~((bins > edges[:-2, None]) & (bins < edges[2:, None])).any(axis=1)).sum())

@@ -21,7 +21,7 @@ from deepscope.config.options import parse_options
 from deepscope.config.registry import Registry
 from deepscope.errors import DataError
 
-FEATURES: Registry[type["Feature"]] = Registry("feature type")
+FEATURES: Registry[type[Feature]] = Registry("feature type")
 
 
 class FeatureOptions(BaseModel):
@@ -54,7 +54,7 @@ class Feature:
         self.fitted: dict[str, Any] = {}
 
     # --- the contract --------------------------------------------------------------------------------------
-    def fit(self, values: Any) -> "Feature":
+    def fit(self, values: Any) -> Feature:
         """Learn what encoding needs (vocabulary, statistics) from training values only."""
         self.fitted = self._fit(values)
         return self
@@ -84,7 +84,7 @@ class Feature:
         }
 
     @staticmethod
-    def from_state(state: dict[str, Any], *, where: str = "data") -> "Feature":
+    def from_state(state: dict[str, Any], *, where: str = "data") -> Feature:
         """The fitted feature again; `where` names the place in messages (e.g. "prediction input")."""
         cls = FEATURES.get(state["type"])
         feature = cls(state["name"], state["options"], where=where)

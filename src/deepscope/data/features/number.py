@@ -52,7 +52,8 @@ class NumberFeature(Feature):
             try:
                 out[row] = float(value)
             except (TypeError, ValueError):
-                raise self._error(f"row {row}: {value!r} is not a number; fix the value or use type: category") from None
+                raise self._error(
+                    f"row {row}: {value!r} is not a number; fix the value or use type: category") from None
         return out
 
     def encode(self, values: Any) -> torch.Tensor:

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from deepscope.data.suffixes import TEXT_SUFFIXES
 from deepscope.data.sources.base import SPLITS, RawData
 from deepscope.data.sources.image_folder import _skip, _split_folders, _sub_folders
+from deepscope.data.suffixes import TEXT_SUFFIXES
 from deepscope.errors import DataError
 
 UNLABELLED_FOLDERS = frozenset({"unsup", "unlabeled", "unlabelled"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import Callable
+from collections.abc import Callable
 
 from deepscope.config.registry import Registry
 from deepscope.diagnose.finding import Finding

@@ -30,6 +30,7 @@ def calibration(record: Record) -> list[Finding]:
         + ("Over-confident probabilities mislead anyone who acts on them." if over else
            "Under-confidence is expected with label smoothing; it does not change which class is predicted."),
         {**{k: v for k, v in stats.items() if k != "output"}, "output": stats.get("output")},
-        [f"scale the logits by 1/{message_number(stats['temperature'])} (temperature scaling) to bring ECE to {message_number(stats['ece_after'])}",
+        [f"scale the logits by 1/{message_number(stats['temperature'])} (temperature scaling) "
+         f"to bring ECE to {message_number(stats['ece_after'])}",
          *(["reduce over-fitting (weight decay, dropout, early stopping)"] if over else []),
          "report probabilities only after calibration if decisions depend on them"])]

@@ -48,8 +48,8 @@ def _noise(curve: dict[str, Any]) -> float:
 
 def _evidence(curve: dict[str, Any], noise: float) -> dict[str, Any]:
     evidence = {"metric": curve["metric"], "sizes": curve["sizes"], "scores": [round(s, 4) for s in curve["scores"]],
-                "projected_2x": round(curve["projected"]["2x"], 4), "projected_10x": round(curve["projected"]["10x"], 4),
-                "fit": curve["fit"]}
+                "projected_2x": round(curve["projected"]["2x"], 4),
+                "projected_10x": round(curve["projected"]["10x"], 4), "fit": curve["fit"]}
     if noise:
         evidence.update(n_scored=curve["n_scored"], noise=round(noise, 4))
     return evidence
@@ -59,7 +59,8 @@ def _climbing(curve: dict[str, Any], evidence: dict[str, Any]) -> Finding:
     now, doubled = curve["scores"][-1], curve["projected"]["2x"]
     return Finding(
         "not_enough_data", "warning",
-        f"More data would help: {curve['metric']} {message_number(now)} now, about {message_number(doubled)} projected with twice the data",
+        f"More data would help: {curve['metric']} {message_number(now)} now, "
+        f"about {message_number(doubled)} projected with twice the data",
         "Trained on growing parts of the data, the model keeps improving, and the fitted curve has not levelled "
         "off: more labelled examples would improve it more than a bigger model would.",
         evidence, ["collect more labelled examples: this is what the curve says would help most",
@@ -74,7 +75,8 @@ def _inconclusive(curve: dict[str, Any], evidence: dict[str, Any], noise: float)
         "learning_curve_noisy", "info",
         f"The learning curve is inconclusive: {curve['metric']} is only known to about ±{message_number(noise)} "
         f"on {n} {split} examples",
-        f"Each point is scored on the same {n} held-out examples, so a score is uncertain by about ±{message_number(noise)}: "
+        f"Each point is scored on the same {n} held-out examples, so a score is uncertain by about "
+        f"±{message_number(noise)}: "
         "the measured points cannot tell a curve that is still climbing from one that has levelled off.",
         evidence, [f"score on more held-out examples: a larger data.split.{split} (e.g. 0.2)",
                    "train each point well: more train.epochs, or --match-steps (equal optimizer steps per point)",
@@ -85,6 +87,7 @@ def _flat(curve: dict[str, Any], evidence: dict[str, Any]) -> Finding:
     now, doubled = curve["scores"][-1], curve["projected"]["2x"]
     return Finding(
         "learning_curve_flat", "info",
-        f"The learning curve has levelled off: {curve['metric']} {message_number(now)}, about {message_number(doubled)} with twice the data",
+        f"The learning curve has levelled off: {curve['metric']} {message_number(now)}, "
+        f"about {message_number(doubled)} with twice the data",
         "More data of the same kind would barely help; a better model, better features or cleaner labels would.",
         evidence, ["try a different or larger model, or better input features", "check the labels for noise"])

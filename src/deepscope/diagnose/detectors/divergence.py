@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-
 from deepscope.diagnose.detectors import DETECTORS
 from deepscope.diagnose.finding import Finding
 from deepscope.diagnose.record import Record
@@ -39,7 +38,8 @@ def divergence(record: Record) -> list[Finding]:
         return []
     where = f"step {step}" if step is not None else f"epoch {epoch}"
     return [Finding(
-        "divergence", "error", f"Training diverged: the loss jumped from {message_number(start)} to {message_number(value)} at {where}",
+        "divergence", "error",
+        f"Training diverged: the loss jumped from {message_number(start)} to {message_number(value)} at {where}",
         "Each update overshot so far that the network got worse instead of better. The usual cause is a learning "
         "rate too high for this model and data; unnormalised inputs and missing gradient clipping make it worse.",
         {"initial_loss": start, "peak_loss": value, "step": step, "epoch": epoch, "lr": lr,
@@ -56,7 +56,8 @@ def _nonfinite(record: Record, advice: list[str]) -> Finding:
     return Finding(
         "divergence", "error", f"The loss became NaN/Inf by step {step}{place}",
         "Numbers in the network overflowed to infinity or became NaN (not a number), and from then on nothing "
-        f"can be learned. It was first seen at step {step}{window}; {('the first layer affected is ' + layer) if layer else 'the loss itself was affected first'}. "
+        f"can be learned. It was first seen at step {step}{window}; "
+        f"{('the first layer affected is ' + layer) if layer else 'the loss itself was affected first'}. "
         "Overflow is almost always a learning rate that is too high, exploding gradients, or NaN/extreme input values.",
         {**bad, "lr": record.task.get("lr")}, advice, epoch=bad.get("epoch"), step=step, layer=layer)
 

@@ -27,8 +27,8 @@ def exploding_gradients(record: Record) -> list[Finding]:
         clipped = record.task.get("grad_clip") and record.nonfinite is None
         return [Finding(
             "exploding_gradients", "info" if clipped else "error" if peak >= 1e3 * initial else "warning",
-            f"Exploding gradients: the gradient norm reached {message_number(peak)} at step {step}, {message_number(peak / initial)}x its "
-            "starting value",
+            f"Exploding gradients: the gradient norm reached {message_number(peak)} at step {step}, "
+            f"{message_number(peak / initial)}x its starting value",
             "The gradient tells each weight how far to move. When its size grows by orders of magnitude, the "
             "updates become huge jumps and training becomes unstable or diverges."
             + (f" Gradient clipping (train.grad_clip: {record.task['grad_clip']}) is on and kept every update "
@@ -58,8 +58,8 @@ def _through_time(record: Record, advice: list[str]) -> list[Finding]:
             steps = int(layer["steps"])
             return [Finding(
                 "exploding_gradients", "warning",
-                f"Exploding gradients through time: in {name}, the first of {steps} steps gets {message_number(first / last)}x "
-                "the gradient of the last",
+                f"Exploding gradients through time: in {name}, the first of {steps} steps gets "
+                f"{message_number(first / last)}x the gradient of the last",
                 "A recurrent layer passes the gradient back one time step at a time, multiplying it by the recurrent "
                 "weights at each step; here it grows on its way back, so the updates are dominated by the start of "
                 "the sequence and become huge, unstable steps.",

@@ -23,7 +23,8 @@ def init_scale(record: Record) -> list[Finding]:
     low, high = GAIN_RANGE
     gains = layer_gains(layers)
     off = {name: round(gain, 3) for name, gain in gains.items() if not low <= gain <= high}
-    biased = {name: round(mean, 3) for name, mean in record.init.get("bias_means", {}).items() if abs(mean) > BIAS_LIMIT}
+    biased = {name: round(mean, 3) for name, mean in record.init.get("bias_means", {}).items()
+              if abs(mean) > BIAS_LIMIT}
     findings = []
     if off:
         findings.append(Finding(
@@ -36,7 +37,9 @@ def init_scale(record: Record) -> list[Finding]:
              "nn.init.xavier_uniform_ for tanh/sigmoid layers"], layer=next(iter(off))))
     if biased:
         findings.append(Finding(
-            "bias_init", "warning", f"{len(biased)} layer(s) start with large biases (mean up to {message_number(max(biased.values(), key=abs))})",
+            "bias_init", "warning",
+            f"{len(biased)} layer(s) start with large biases "
+            f"(mean up to {message_number(max(biased.values(), key=abs))})",
             "Biases usually start at or near zero. A large negative bias before a ReLU switches units off for every "
             "input from the start (they never learn); a large positive one saturates sigmoid and tanh units.",
             {"bias_mean_by_layer": biased}, ["initialise biases to zero (nn.init.zeros_)"], layer=next(iter(biased))))

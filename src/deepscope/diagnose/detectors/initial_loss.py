@@ -24,11 +24,12 @@ def initial_loss(record: Record) -> list[Finding]:
                                      "normalise numeric inputs (deepscope's number feature does this by default)"])]
     if loss > 2 * expected and loss > expected + 1:
         return [Finding(
-            "initial_loss", "warning", f"The initial loss {message_number(loss)} is far above {message_number(expected)}, the loss of guessing",
+            "initial_loss", "warning",
+            f"The initial loss {message_number(loss)} is far above {message_number(expected)}, the loss of guessing",
             "A network that has learned nothing should spread its probability evenly and score about "
-            f"{message_number(expected)} (ln of the number of classes). A much higher loss means it starts out confidently "
-            "wrong: its outputs are too large at initialisation, which wastes the first epochs and can destabilise "
-            "training.",
+            f"{message_number(expected)} (ln of the number of classes). A much higher loss means it starts out "
+            "confidently wrong: its outputs are too large at initialisation, which wastes the first epochs and can "
+            "destabilise training.",
             {"initial_loss": loss, "expected_loss": expected},
             ["initialise the last layer with smaller weights (or zeros)", "normalise the inputs",
              "check the output layer has no activation before the softmax"])]

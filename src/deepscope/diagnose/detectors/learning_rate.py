@@ -42,23 +42,29 @@ def learning_rate(record: Record) -> list[Finding]:
 def _too_low(ratio: float, lr: float | None, start: float, last: float) -> Finding:
     suggested = min(lr * 1000, 1e-3) if lr else 1e-3
     return Finding(
-        "lr_too_low", "warning", f"Learning rate too low: each step changes even the fastest-moving layer by only {message_number(ratio)} of its size",
+        "lr_too_low", "warning",
+        f"Learning rate too low: each step changes even the fastest-moving layer by only {message_number(ratio)} "
+        "of its size",
         "The learning rate sets how far each step moves the weights. Healthy training moves them by about a "
         "thousandth of their size per step; here it is far less, so the loss hardly moves "
         f"({message_number(start)} → {message_number(last)}) and training would need thousands of times longer.",
-        {"lr": lr, "largest_update_ratio": ratio, "healthy_update_ratio": 1e-3, "initial_loss": start, "final_train_loss": last},
-        [f"raise the learning rate to about {message_number(suggested)} (train.optimizer.lr={message_number(suggested)})",
+        {"lr": lr, "largest_update_ratio": ratio, "healthy_update_ratio": 1e-3, "initial_loss": start,
+         "final_train_loss": last},
+        [f"raise the learning rate to about {message_number(suggested)} "
+         f"(train.optimizer.lr={message_number(suggested)})",
          "or let `deepscope lr-find CONFIG` suggest one"])
 
 
 def _too_high(ratio: float, lr: float | None, start: float, train: list[float]) -> Finding:
     suggested = lr / 10 if lr else None
     return Finding(
-        "lr_too_high", "warning", f"Learning rate too high: early steps changed the weights by {ratio:.0%} of their size",
+        "lr_too_high", "warning",
+        f"Learning rate too high: early steps changed the weights by {ratio:.0%} of their size",
         "Each step moved the weights by a large fraction of their size (about a thousandth is healthy), so "
         "training overshoots: the loss jumps up instead of settling down.",
         {"lr": lr, "early_update_ratio": ratio, "healthy_update_ratio": 1e-3, "initial_loss": start,
          "final_train_loss": train[-1]},
-        [f"lower the learning rate to about {message_number(suggested)} (train.optimizer.lr={message_number(suggested)})" if suggested else
+        [f"lower the learning rate to about {message_number(suggested)} "
+         f"(train.optimizer.lr={message_number(suggested)})" if suggested else
          "lower the learning rate about 10x", "or let `deepscope lr-find CONFIG` suggest one",
          "use a warm-up (train.schedule: onecycle warms up by default)"])

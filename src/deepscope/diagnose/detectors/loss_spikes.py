@@ -26,7 +26,8 @@ def loss_spikes(record: Record) -> list[Finding]:
     first = spikes[0]
     return [Finding(
         "loss_spikes", "warning" if len(spikes) >= MANY else "info",
-        f"Loss spikes: {len(spikes)} sampled step(s) jumped to over {SPIKE:g}x the typical loss (first at step {first['step']})",
+        f"Loss spikes: {len(spikes)} sampled step(s) jumped to over {SPIKE:g}x the typical loss "
+        f"(first at step {first['step']})",
         "Now and then one update throws the network off course. A few isolated spikes can come from unusual "
         "batches; repeated ones mean the learning rate is near the edge of stability.",
         {"spikes": spikes[:10], "count": len(spikes)},

@@ -14,7 +14,7 @@ MARGIN = 0.05  # best validation accuracy within this of chance
 @DETECTORS.register("no_learning")
 def no_learning(record: Record) -> list[Finding]:
     findings = []
-    for output, description in record.outputs_of_type("category", "binary").items():
+    for output in record.outputs_of_type("category", "binary"):
         chance = chance_accuracy(record, output)
         accuracy = record.series(validation_key(record, output, "accuracy"))
         if chance is None or len(accuracy) < 2 or max(accuracy) > chance + MARGIN:
@@ -23,7 +23,8 @@ def no_learning(record: Record) -> list[Finding]:
         memorising = len(train) >= 2 and train[-1] < 0.8 * train[0]
         findings.append(Finding(
             "no_learning", "warning",
-            f"Not learning: the best validation accuracy, {message_number(max(accuracy))}, is no better than chance ({message_number(chance)})",
+            f"Not learning: the best validation accuracy, {message_number(max(accuracy))}, "
+            f"is no better than chance ({message_number(chance)})",
             "After training, the model predicts new examples no better than always guessing the most common class. "
             + ("Its training loss did fall, so it memorised the training labels without finding anything that "
                "carries over: the labels may not match the inputs (shuffled or misaligned), or the inputs carry no "

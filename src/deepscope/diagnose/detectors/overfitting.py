@@ -35,7 +35,8 @@ def overfitting(record: Record) -> list[Finding]:
     severity = "info" if stopped and record.task.get("restore_best", True) else "warning"
     return [Finding(
         "overfitting", severity,
-        f"Overfitting from epoch {onset}: validation loss rose {message_number(best['val.loss'])} → {message_number(last['val.loss'])} "
+        f"Overfitting from epoch {onset}: "
+        f"validation loss rose {message_number(best['val.loss'])} → {message_number(last['val.loss'])} "
         f"while training loss fell {message_number(best['train.loss'])} → {message_number(last['train.loss'])}",
         "The model keeps getting better on the examples it trains on but no better (or worse) on new ones: it is "
         "memorising the training set instead of learning patterns that generalise."

@@ -26,7 +26,8 @@ def underfitting(record: Record) -> list[Finding]:
     # falling is evidence enough for a warning
     return [Finding(
         "underfitting", "warning" if still_falling else "info",
-        f"Underfitting: training loss is still {fraction:.0%} of where it started ({message_number(start)} → {message_number(train[-1])})",
+        f"Underfitting: training loss is still {fraction:.0%} of where it started "
+        f"({message_number(start)} → {message_number(train[-1])})",
         "The model has not managed to fit even the examples it trains on, so it cannot do well on new ones. "
         + ("The loss was still falling at the last epoch: it needs more training." if still_falling else
            "The loss has settled: either the labels are noisy and no model can do much better (compare with a "

@@ -36,9 +36,9 @@ def _through_depth(record: Record) -> list[Finding]:
         "vanishing_gradients", "error" if ratio < RATIO_ERROR else "warning",
         f"Vanishing gradients: the first layer gets {message_number(ratio)}x the gradient of {largest}",
         "Backpropagation multiplies the gradient by each layer's derivative on its way to the input. Here it "
-        f"shrinks by about {message_number(per_layer)}x per layer over {depth} layers, so the layers near the input hardly "
-        "change and the network learns like a much shallower one. Sigmoid and tanh (whose slopes are at most 0.25 "
-        "and 1) in deep stacks are the classic cause.",
+        f"shrinks by about {message_number(per_layer)}x per layer over {depth} layers, so the layers near the input "
+        "hardly change and the network learns like a much shallower one. Sigmoid and tanh (whose slopes are at "
+        "most 0.25 and 1) in deep stacks are the classic cause.",
         {"first_layer": first, "first_layer_grad_rms": rms[first], "largest_layer": largest,
          "largest_grad_rms": rms[largest], "ratio": ratio, "shrink_per_layer": per_layer, "layers": depth,
          "grad_rms_by_layer": {n: float(f"{v:.3g}") for n, v in rms.items()}},
@@ -59,7 +59,8 @@ def _through_time(record: Record) -> list[Finding]:
         left = _loss_left(record)
         struggling = left is None or left >= STRUGGLING
         severity = ("error" if ratio < RATIO_ERROR else "warning") if struggling else "info"
-        share = f"{message_number(ratio)}x the gradient of the strongest" if ratio else "no gradient at all (it underflows to 0)"
+        share = (f"{message_number(ratio)}x the gradient of the strongest" if ratio
+                 else "no gradient at all (it underflows to 0)")
         return [Finding(
             "vanishing_gradients", severity,
             f"Vanishing gradients through time: in {name}, the weakest of {steps} steps gets {share}",

@@ -1,8 +1,7 @@
 """Encoders by the names configs use; each registers itself in `ENCODERS` where it is defined."""
 
+from deepscope.models.encoders import cnn, cnn1d, layers, mlp, recurrent, resnet, transformer  # noqa: F401  (registration)  # noqa: F401  (registration)
 from deepscope.models.encoders.base import ENCODERS, Encoder
-from deepscope.models.encoders import cnn, layers, mlp, resnet  # noqa: F401  (registration)
-from deepscope.models.encoders import cnn1d, recurrent, transformer  # noqa: F401  (registration)
 
 # the encoder used for a kind of input when the config names none
 DEFAULT_ENCODER = {"image": "cnn", "tabular": "tabular", "sequence": "lstm", "audio": "cnn"}

@@ -20,7 +20,7 @@ from deepscope.config.options import parse_options
 from deepscope.config.registry import Registry
 from deepscope.errors import ConfigError
 
-ENCODERS: Registry[type["Encoder"]] = Registry("encoder")
+ENCODERS: Registry[type[Encoder]] = Registry("encoder")
 
 
 class EncoderOptions(BaseModel):

@@ -1,4 +1,5 @@
-"""Multi-layer perceptrons: `mlp` for images or series windows (flattened) or tables, `tabular` with defaults for tables."""
+"""Multi-layer perceptrons: `mlp` for images or series windows (flattened) or tables, `tabular` with defaults
+for tables."""
 
 from __future__ import annotations
 

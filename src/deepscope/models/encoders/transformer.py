@@ -35,7 +35,7 @@ class TransformerOptions(EncoderOptions):
     embedding: EmbeddingOptions = Field(default_factory=EmbeddingOptions)
 
     @model_validator(mode="after")
-    def _heads_divide(self) -> "TransformerOptions":
+    def _heads_divide(self) -> TransformerOptions:
         if self.d_model % self.heads:
             raise ValueError(f"heads ({self.heads}) must divide d_model ({self.d_model})")
         return self

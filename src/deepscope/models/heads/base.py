@@ -21,7 +21,7 @@ from deepscope.config.options import parse_options
 from deepscope.config.registry import Registry
 from deepscope.metrics import Metric
 
-HEADS: Registry[type["Head"]] = Registry("head")
+HEADS: Registry[type[Head]] = Registry("head")
 
 
 class HeadOptions(BaseModel):

@@ -9,7 +9,8 @@ hidden layers. `dense` after a convolution flattens first, as in Keras' Sequenti
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from torch import nn
 
@@ -22,7 +23,8 @@ LayerBuilder = Callable[[Shape, Any, str], tuple[list[nn.Module], Shape]]
 LAYERS: Registry[LayerBuilder] = Registry("layer")
 
 
-def build_layer_list(spec: list[Any], input_shape: Shape, *, where: str = "model.layers") -> tuple[nn.Sequential, Shape]:
+def build_layer_list(spec: list[Any], input_shape: Shape, *,
+                     where: str = "model.layers") -> tuple[nn.Sequential, Shape]:
     """nn.Sequential for the list, and the per-example output shape (flattened to (D,) at the end)."""
     modules: list[nn.Module] = []
     shape = tuple(input_shape)
@@ -45,7 +47,8 @@ def _parse(item: Any, where: str) -> tuple[str, Any]:
         return item, None
     if isinstance(item, dict) and len(item) == 1:
         return next(iter(item.items()))
-    raise ConfigError(f"{where}: write a layer as a name (relu) or one key with its settings (dense: 128), got {item!r}")
+    raise ConfigError(f"{where}: write a layer as a name (relu) or one key with its settings (dense: 128), "
+                      f"got {item!r}")
 
 
 def _options(arg: Any, main: str, allowed: set[str], where: str) -> dict[str, Any]:
@@ -83,7 +86,8 @@ def _conv2d(shape: Shape, arg: Any, where: str) -> tuple[list[nn.Module], Shape]
     padding = kernel // 2 if padding == "same" else int(padding)
     c, h, w = shape
     conv = nn.Conv2d(c, int(o["filters"]), kernel, stride=stride, padding=padding)
-    return [conv], (int(o["filters"]), _out_size(h, kernel, stride, padding, where), _out_size(w, kernel, stride, padding, where))
+    return [conv], (int(o["filters"]), _out_size(h, kernel, stride, padding, where),
+                    _out_size(w, kernel, stride, padding, where))
 
 
 def _pool(kind: type[nn.Module]) -> LayerBuilder:

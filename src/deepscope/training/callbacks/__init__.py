@@ -10,5 +10,5 @@ from deepscope.training.callbacks.progress import ProgressBar
 from deepscope.training.callbacks.store_logger import StoreLogger
 from deepscope.training.callbacks.tensorboard import TensorBoard
 
-__all__ = ["Callback", "CallbackList", "EarlyStopping", "ExponentialMovingAverage", "LRFinder", "MetricsLogger", "ModelCheckpoint", "ProgressBar",
-           "StoreLogger", "TensorBoard"]
+__all__ = ["Callback", "CallbackList", "EarlyStopping", "ExponentialMovingAverage", "LRFinder", "MetricsLogger",
+           "ModelCheckpoint", "ProgressBar", "StoreLogger", "TensorBoard"]

@@ -13,25 +13,25 @@ if TYPE_CHECKING:
 
 
 class Callback:
-    def on_fit_start(self, trainer: "Trainer") -> None:
+    def on_fit_start(self, trainer: Trainer) -> None:
         pass
 
-    def on_epoch_start(self, trainer: "Trainer") -> None:
+    def on_epoch_start(self, trainer: Trainer) -> None:
         pass
 
-    def on_batch_end(self, trainer: "Trainer") -> None:
+    def on_batch_end(self, trainer: Trainer) -> None:
         pass
 
-    def on_log(self, trainer: "Trainer", logs: dict[str, float]) -> None:
+    def on_log(self, trainer: Trainer, logs: dict[str, float]) -> None:
         pass
 
-    def on_epoch_end(self, trainer: "Trainer", logs: dict[str, float]) -> None:
+    def on_epoch_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
         pass
 
-    def on_fit_end(self, trainer: "Trainer") -> None:
+    def on_fit_end(self, trainer: Trainer) -> None:
         pass
 
-    def on_exception(self, trainer: "Trainer", error: BaseException) -> None:
+    def on_exception(self, trainer: Trainer, error: BaseException) -> None:
         """Training stopped with `error` (re-raised afterwards): a chance to report what led to it."""
 
     # state that must survive a resume (JSON-serialisable)
@@ -48,31 +48,31 @@ class CallbackList(Callback):
     def __init__(self, callbacks: list[Callback]):
         self.callbacks = list(callbacks)
 
-    def on_fit_start(self, trainer: "Trainer") -> None:
+    def on_fit_start(self, trainer: Trainer) -> None:
         for callback in self.callbacks:
             callback.on_fit_start(trainer)
 
-    def on_epoch_start(self, trainer: "Trainer") -> None:
+    def on_epoch_start(self, trainer: Trainer) -> None:
         for callback in self.callbacks:
             callback.on_epoch_start(trainer)
 
-    def on_batch_end(self, trainer: "Trainer") -> None:
+    def on_batch_end(self, trainer: Trainer) -> None:
         for callback in self.callbacks:
             callback.on_batch_end(trainer)
 
-    def on_log(self, trainer: "Trainer", logs: dict[str, float]) -> None:
+    def on_log(self, trainer: Trainer, logs: dict[str, float]) -> None:
         for callback in self.callbacks:
             callback.on_log(trainer, logs)
 
-    def on_epoch_end(self, trainer: "Trainer", logs: dict[str, float]) -> None:
+    def on_epoch_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
         for callback in self.callbacks:
             callback.on_epoch_end(trainer, logs)
 
-    def on_fit_end(self, trainer: "Trainer") -> None:
+    def on_fit_end(self, trainer: Trainer) -> None:
         for callback in self.callbacks:
             callback.on_fit_end(trainer)
 
-    def on_exception(self, trainer: "Trainer", error: BaseException) -> None:
+    def on_exception(self, trainer: Trainer, error: BaseException) -> None:
         for callback in self.callbacks:
             callback.on_exception(trainer, error)
 

@@ -12,7 +12,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from deepscope.formats import table_number
 from deepscope.training.callbacks.base import Callback
 
-
 # the few numbers worth a glance every epoch; everything is in metrics.jsonl
 HEADLINE = ("loss", "accuracy", "roc_auc", "mae", "r2")
 

@@ -14,8 +14,9 @@ whole timeout at every epoch).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from deepscope.training.callbacks.base import Callback
 
