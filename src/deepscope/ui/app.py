@@ -25,7 +25,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from deepscope.errors import UserError
 from deepscope.metrics import direction
-from deepscope.track.columns import headline_columns
+from deepscope.run.runs import columns_for
 from deepscope.ui import assets, pages
 from deepscope.ui.embed import ReportCache
 from deepscope.ui.source import RunSource
@@ -105,7 +105,7 @@ def create_app(root: str | Path, allowed_hosts: list[str] | None = None) -> Fast
         source.sync()
         rows = source.runs(where=where, sort=sort, descending=descending, limit=limit)
         return {"root": str(source.root), "count": len(rows), "runs": rows,
-                "columns": headline_columns(rows, first=[sort] if sort else ()), "directions": directions(rows)}
+                "columns": columns_for(rows, sort=sort, where=where), "directions": directions(rows)}
 
     @app.get("/api/runs/{name}")
     def one_run(name: str) -> dict:
