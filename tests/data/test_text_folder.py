@@ -33,7 +33,7 @@ def test_class_folders_with_given_splits_skip_bad_files_and_unlabelled_reviews(t
     write(root / "test" / "pos" / "6_10.txt", "Loved it")
     write(root / "test" / "neg" / "7_1.txt", "Hated it")
     with caplog.at_level(logging.WARNING, logger="deepscope"):
-        raw = load_source(str(root))
+        raw = load_source(str(root), encoding="utf-8")  # given: a file not valid in it is left out
     train = raw.splits["train"]
     assert list(raw.splits) == ["train", "test"]
     assert train["label"].tolist() == ["neg", "pos", "pos"]  # class folders in name order
@@ -41,7 +41,7 @@ def test_class_folders_with_given_splits_skip_bad_files_and_unlabelled_reviews(t
     assert raw.splits["test"]["text"].tolist() == ["Hated it", "Loved it"]
     assert raw.inputs == {"text": "text"} and raw.outputs == {"label": "category"}
     reasons = "\n".join(raw.skipped)
-    assert "3_2.txt: not UTF-8 text" in reasons and "4_3.txt: empty file" in reasons
+    assert "3_2.txt, line 1: not valid utf-8 text" in reasons and "4_3.txt: empty file" in reasons
     assert "unsup: unlabelled examples" in reasons and len(raw.skipped) == 3
     assert "3_2.txt" in caplog.text
 
@@ -49,11 +49,11 @@ def test_class_folders_with_given_splits_skip_bad_files_and_unlabelled_reviews(t
 def test_line_files_label_by_file_name_and_skip_only_the_lines_that_are_not_utf8(tmp_path):
     write(tmp_path / "movies" / "pos.txt", "a gripping film\n\nfunny and warm\r\n")
     write(tmp_path / "movies" / "neg.txt", b"dull\ncaf\xe9 of boredom\nlifeless")
-    raw = load_text_folder(tmp_path / "movies")
+    raw = load_text_folder(tmp_path / "movies", encoding="utf-8")
     assert list(raw.splits) == ["train"]
     assert raw.splits["train"]["text"].tolist() == ["dull", "lifeless", "a gripping film", "funny and warm"]
     assert raw.splits["train"]["label"].tolist() == ["neg", "neg", "pos", "pos"]
-    assert len(raw.skipped) == 1 and "neg.txt: line 2 is not UTF-8 text" in raw.skipped[0]
+    assert len(raw.skipped) == 1 and "neg.txt, line 2: not valid utf-8 text" in raw.skipped[0]
 
 
 def test_rt_polarity_suffixes_are_the_labels_and_line_files_may_be_split(tmp_path):
@@ -72,8 +72,8 @@ def test_rt_polarity_suffixes_are_the_labels_and_line_files_may_be_split(tmp_pat
 def test_text_folder_errors_name_the_folder_and_the_layout(tmp_path):
     with pytest.raises(DataError, match=r"no such folder; expected one sub-folder per class"):
         load_text_folder(tmp_path / "missing")
-    write(tmp_path / "bad" / "pos" / "1.txt", b"\xff\xfe\x00junk")
-    with pytest.raises(DataError, match=r"no readable training texts \(.*1.txt: not UTF-8.*one text file per class"):
+    write(tmp_path / "bad" / "pos" / "1.txt", b"\xff\xfe\x00junk")  # a UTF-16 byte-order mark, then an odd byte
+    with pytest.raises(DataError, match=r"no readable training texts \(.*1.txt: not valid utf-16.*one text file per"):
         load_text_folder(tmp_path / "bad")
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no class sub-folders and no text files"):

@@ -37,7 +37,7 @@ DETECTORS = load_all()
 CODES_BEYOND_THE_NAME = {
     "data_quality": {"missing_values", "constant_features"},
     "init_scale": {"bias_init"},
-    "leakage": {"duplicates", "conflicting_labels"},
+    "leakage": {"duplicates", "conflicting_labels", "near_duplicates"},
     "learning_rate": {"lr_too_low", "lr_too_high"},
     "not_enough_data": {"learning_curve_noisy", "learning_curve_flat"},
 }
@@ -131,6 +131,15 @@ def hand_made_records() -> dict[str, Record]:
                                                        "conflicting_labels": 4, "train_test_examples": [1, 5]}}),
         "missing and constant": Record(data={"sizes": {"train": 500}, "missing": {"income": 150, "age": 10},
                                              "constant": ["country"]}),
+        "edited image copies": Record(data={"sizes": {"train": 600, "test": 200}, "duplicates": {
+            "near_method": "image_views", "near_train_test": 40, "near_train_test_edited": 40,
+            "near_train_test_examples": [0, 1], "near_train_test_sources": [17, 301],
+            "near_train_test_cosine": [0.99, 0.97]}}),
+        "target leakage": Record(data={"target_leakage": [
+            {"column": "risk_code", "output": "risk", "measure": "held_out_accuracy", "value": 1.0,
+             "baseline": 0.55, "groups": 2, "other_inputs": {"age": "number", "job": "category"}}]}),
+        "lines not utf-8": Record(data={"sizes": {"train": 98}, "skipped": [
+            "rt.neg, line 4: not valid utf-8 text (byte 0xe9 at column 30)", "img/3.png: not a readable image"]}),
     }
 
 

@@ -66,7 +66,7 @@ def test_forecasting_report_plots_forecasts_beside_the_baselines(data_dir, tmp_p
         assert "test period: 1959-01 to 1960-12 (24 steps)" in evaluation
         for method in ("model", "naive (last value)", "seasonal naive (12 steps back)"):
             assert f"<td>{method}</td>" in evaluation
-        assert "12-step MAE" in evaluation
+        assert "MAE, 12 steps from the cut-off" in evaluation and "1-step-ahead MAE" in evaluation
         assert "Forecast of the first 12 steps made at the cut-off" in evaluation
         assert "One step ahead over the period" in evaluation
         assert evaluation.count("<svg") == 2 and "1959-01" in evaluation

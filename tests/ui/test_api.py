@@ -36,6 +36,13 @@ def test_listing_holds_every_run_and_the_broken_one_as_incomplete_with_its_reaso
     assert any("no trained model" in reason for reason in broken["problems"])
 
 
+def test_a_filtered_listing_says_how_many_runs_the_root_holds(client):
+    body = client.get("/api/runs", params={"where": "test.accuracy>0.9"}).json()
+    assert (body["count"], body["total"]) == (1, 3)  # the page's "1 of 3 runs"
+    assert client.get("/api/runs", params={"limit": 2}).json()["total"] == 3
+    assert client.get("/api/runs").json()["total"] == 3
+
+
 def test_listing_filters_sorts_and_limits_through_the_store(client):
     assert names(client.get("/api/runs", params={"where": "test.accuracy>0.9"})) == ["fast-20261130-100000"]
     assert names(client.get("/api/runs", params={"where": ["status=finished", "train.optimizer.lr<0.005"]})) == [

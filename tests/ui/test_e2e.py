@@ -149,3 +149,48 @@ def test_the_table_sorts_by_a_clicked_column_and_filters_by_words(page):
     assert "no.such.metric" in page.inner_text("#error")
     page.problems = [p for p in page.problems if "400" not in p]  # the refused filter's response, shown above
     assert page.problems == []
+
+
+def test_the_counter_counts_every_run_after_a_store_filter_and_settings_are_columns_on_demand(page):
+    assert page.inner_text("#count") == "3 of 3 runs"
+    page.fill("#filter", "test.accuracy>0.9")  # filtered by the store: the page gets one run, the root has three
+    sync_api.expect(page.locator("#runs-body tr[data-run]")).to_have_count(1)
+    sync_api.expect(page.locator("#count")).to_have_text("1 of 3 runs")
+    page.fill("#filter", "")
+    sync_api.expect(page.locator("#count")).to_have_text("3 of 3 runs")
+
+    def settings_shown() -> list[str]:
+        return page.eval_on_selector_all("#runs-head th[data-key^='param:']", "cells => cells.map(c => c.dataset.key)")
+
+    assert settings_shown() == ["param:train.epochs", "param:train.optimizer.lr"]  # the settings that differ
+    page.click("#columns summary")
+    shared = page.locator("#column-list input[data-param='train.optimizer.name']")
+    assert not shared.is_checked() and "the same in every run" in page.inner_text("#column-list")
+    shared.check()  # a setting the runs share, on demand
+    assert settings_shown() == ["param:train.epochs", "param:train.optimizer.lr", "param:train.optimizer.name"]
+    page.uncheck("#column-list input[data-param='train.epochs']")
+    assert settings_shown() == ["param:train.optimizer.lr", "param:train.optimizer.name"]
+    assert page.problems == []
+
+
+class TestDottedColumnNames:
+    @pytest.fixture
+    def runs_root(self, tmp_path, make_run):
+        """Two runs whose output `pm2.5` differs in type: the column name must stay whole in the header."""
+        root = tmp_path / "runs"
+        for name, kind, lr in ((FAST, "number", 0.01), (SLOW, "category", 0.001)):
+            run = make_run(root, name, lr=lr)
+            config = (run / "config.yaml").read_text()
+            (run / "config.yaml").write_text(config.replace("  source: digits\n",
+                                                            f"  source: air.csv\n  outputs:\n    pm2.5:\n"
+                                                            f"      type: {kind}\n"))
+        return root
+
+    def test_a_settings_header_keeps_a_dotted_column_name_whole(self, page):
+        headers = page.eval_on_selector_all("#runs-head th[data-key^='param:']",
+                                            "cells => cells.map(c => [c.dataset.key, c.textContent])")
+        labels = {key: text.replace("\u200b", "") for key, text in headers}  # break opportunities taken out
+        assert labels["param:data.outputs.pm2.5.type"].startswith("pm2.5.type")  # not "5.type"
+        assert labels["param:train.optimizer.lr"].startswith("optimizer.lr")  # other keys: their last two parts
+        assert page.evaluate("settingLabel('data.series.fill.pm2.5')") == "pm2.5"
+        assert page.problems == []

@@ -15,7 +15,7 @@ def evaluate(
     run: Path = typer.Argument(..., help="a run directory"),
     split: str = typer.Option("test", help="train, val or test"),
 ) -> None:
-    """Re-load the run's data and model and print its metrics on a split (written to evaluation.json)."""
+    """Re-load the run's data and model, print its metrics on a split; also written to RUN/evaluation-SPLIT.json."""
     import deepscope as ds
 
     metrics = ds.evaluate(run, split)

@@ -1,4 +1,5 @@
-"""`deepscope train CONFIG [key.path=value ...]` and `deepscope train --resume RUN_DIR`."""
+"""`deepscope train CONFIG [key.path=value ...]`, `deepscope train DATA [--target COLUMN]` (no config: everything
+inferred) and `deepscope train --resume RUN_DIR`."""
 
 from __future__ import annotations
 
@@ -12,15 +13,18 @@ from deepscope.cli.output import print_metrics
 
 @app.command()
 def train(
-    config: Path | None = typer.Argument(None, help="YAML config, e.g. examples/mnist.yaml"),
+    config: Path | None = typer.Argument(None, help="YAML config, e.g. examples/mnist.yaml; or data with no config: "
+                                         "a CSV/TSV table (with --target), a folder of class sub-folders, an .npz"),
     overrides: list[str] | None = typer.Argument(None, help="dotted overrides, e.g. train.epochs=3"),
+    target: str | None = typer.Option(None, "--target", help="training from a table: the column to predict"),
     resume: Path | None = typer.Option(None, "--resume", help="continue this run directory from its last checkpoint"),
 ) -> None:
-    """Train a model from a config; the run directory holds the model, metrics and checkpoints."""
+    """Train a model from a config or from data; the run directory holds the model, its resolved config.yaml,
+    metrics and checkpoints."""
     import deepscope as ds
 
     if config is not None and "=" in str(config) and not config.exists():
         overrides, config = [str(config), *(overrides or [])], None  # `--resume RUN epochs=5`: no config given
-    run = ds.train(config, overrides or None, resume=resume)
+    run = ds.train(config, overrides or None, target=target, resume=resume)
     print_metrics(run.metrics)
     typer.echo(f"run directory: {run.dir}")

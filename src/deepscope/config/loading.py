@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from deepscope.config.overrides import apply_overrides
 from deepscope.config.schema import Config
 from deepscope.errors import ConfigError
 
@@ -23,12 +24,11 @@ def load_config(
     """A validated `Config` from a YAML path, a dict or a `Config`, with overrides applied on top.
 
     Overrides are `key.path=value` strings (values parsed as YAML, so `3` is an int and `[1, 2]` a list) or a
-    mapping of dotted keys to values.
+    mapping of dotted keys to values; column names with dots work in them (config/overrides.py).
     """
     where = str(source) if isinstance(source, (str, Path)) else "config"
     raw = _read(source)
-    for key, value in _pairs(overrides):
-        _set_dotted(raw, key, value)
+    apply_overrides(raw, overrides)
     try:
         return Config.model_validate(raw)
     except ValidationError as error:
@@ -63,37 +63,6 @@ def _deep_copy(value: Any) -> Any:
     return value
 
 
-def _pairs(overrides: Iterable[str] | Mapping[str, Any] | None) -> list[tuple[str, Any]]:
-    if overrides is None:
-        return []
-    if isinstance(overrides, Mapping):
-        return list(overrides.items())
-    pairs = []
-    for item in overrides:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"override {item!r}: write it as key.path=value, e.g. train.epochs=3")
-        pairs.append((key.strip(), yaml.safe_load(text) if text.strip() else None))
-    return pairs
-
-
-def _set_dotted(target: dict[str, Any], key: str, value: Any) -> None:
-    """`train.optimizer.lr=0.01` also works when the YAML says `optimizer: adam` (a name becomes a dict)."""
-    parts = key.split(".")
-    node = target
-    for depth, part in enumerate(parts[:-1]):
-        child = node.get(part)
-        if isinstance(child, str) and depth >= 1:
-            child = {"name": child} if part not in ("inputs", "outputs") else child
-        if child is None:
-            child = {}
-        if not isinstance(child, dict):
-            raise ConfigError(f"override {key}: {'.'.join(parts[: depth + 1])} is {child!r}, not a section")
-        node[part] = child
-        node = child
-    node[parts[-1]] = value
-
-
 def format_validation_error(error: ValidationError, where: str, *, schema: type[BaseModel] = Config,
                             prefix: str = "") -> str:
     """One line per problem: the dotted config path, what is wrong, and what is allowed.
@@ -110,11 +79,34 @@ def format_validation_error(error: ValidationError, where: str, *, schema: type[
 def problems(error: ValidationError, schema: type[BaseModel], *, list_keys: bool = True) -> list[tuple[str, str]]:
     """(dotted path inside `schema`, what is wrong there) for each problem pydantic found; `list_keys` adds the
     allowed keys to an 'unknown key' problem."""
-    found = []
-    for problem in error.errors():
-        path = ".".join(str(p) for p in problem["loc"] if not str(p).startswith("function-"))
-        found.append((path, _explain(problem, schema, list_keys)))
+    found: list[tuple[str, str]] = []
+    errors = error.errors()
+    for problem in errors:
+        loc = tuple(p for p in problem["loc"] if not str(p).startswith("function-"))
+        explanation = _explain(problem, schema, list_keys)
+        if _is_yaml_boolean(problem):
+            loc, explanation = _boolean_problem(loc, problem["input"], errors)
+        if (path := ".".join(str(p) for p in loc), explanation) not in found:  # a union's branches say it once
+            found.append((path, explanation))
     return found
+
+
+def _is_yaml_boolean(problem: dict[str, Any]) -> bool:
+    """A text (or name) was expected and YAML gave a boolean: an unquoted No, Yes, On or Off (YAML 1.1)."""
+    return isinstance(problem.get("input"), bool) and problem["type"] != "bool_type"
+
+
+def _boolean_problem(loc: tuple[Any, ...], value: bool, errors: list[Any]) -> tuple[tuple[Any, ...], str]:
+    """Where the boolean is and what to write instead. A key (`inputs: {No: number}`) is reported at its section;
+    the branches of a union (`time: str | list[str]`) at the field they share."""
+    words, example = ("Yes or On", "'Yes'") if value else ("No or Off", "'No'")  # any case; PyYAML keeps Y, N
+    read = f"YAML reads an unquoted {words} as the boolean {str(value).lower()}"
+    if loc and loc[-1] == "[key]":
+        return loc[:-2], f"a key is the boolean {str(value).lower()}: {read}; put the name in quotes, e.g. {example}"
+    siblings = [p for p in errors if _is_yaml_boolean(p) and tuple(p["loc"][:-1]) == tuple(loc[:-1])]
+    if len(siblings) > 1 and len(loc) > 1:
+        loc = loc[:-1]
+    return loc, f"got {str(value).lower()}, but text is expected here: {read}; put it in quotes, e.g. {example}"
 
 
 def _explain(problem: dict[str, Any], schema: type[BaseModel], list_keys: bool = True) -> str:

@@ -71,6 +71,9 @@ class AugmentConfig(Section):
     rotate: float = Field(0.0, ge=0.0, le=180.0, description="random rotation, in degrees, up to this much each way")
 
 
+FillMethod = Literal["interpolate", "ffill", "drop"]  # how a series' missing values are filled (data/gaps.py)
+
+
 class SeriesConfig(Section):
     """A time series (a CSV with a time column): windows of `lookback` steps in, `horizon` steps out, split by time.
 
@@ -78,10 +81,26 @@ class SeriesConfig(Section):
     scaling is fitted on the training period only (see deepscope/data/windows.py). Each field says what it does.
 
         series: {time: Month, lookback: 24, horizon: 12, holdout: 24, scale: log, relative: true}
+        series: {time: [year, month, day, hour], target: pm2.5, fill: {pm2.5: interpolate}, categorical: [cbwd]}
     """
 
-    time: str = Field(description="the time column: ISO 8601 dates/times (1949-01, 1981-01-31) or step numbers")
+    time: str | list[str] = Field(
+        description="the time column: ISO 8601 dates/times (1949-01, 1981-01-31, 2010-01-01 06:00) or step numbers; "
+                    "or the columns that hold its parts as whole numbers, coarsest first: [year, month, day, hour] "
+                    "(then minute, second; a leading part of that list, e.g. [year, month])")
     values: list[str] | None = Field(None, description="value columns, the input channels (default: all but time)")
+    categorical: list[str] = Field(
+        default_factory=list,
+        description="value columns that hold categories (a wind direction: NW, NE, SE, cv), each given to the "
+                    "model as one-hot channels over the categories of the training period (one never seen there "
+                    "is all zeros); they join the inputs whether or not `values` lists them; never the target")
+    fill: FillMethod | dict[str, FillMethod] | None = Field(
+        None,
+        description="what to do with missing values (empty, NA, nan, ...): interpolate (linear in time; a gap at "
+                    "either end takes the nearest value; numbers only), ffill (the last value before; a gap at "
+                    "the start takes the first value), drop (remove those rows; windows then run across the "
+                    "gap); one method for every column or one per column ({pm2.5: interpolate, cbwd: ffill}). "
+                    "Default: a missing value is an error that names its line")
     target: str | None = Field(None, description="the value column to forecast (default: the first value column)")
     lookback: int = Field(24, ge=1, description="past steps the model reads")
     horizon: int = Field(1, ge=1, description="future steps it forecasts at once")
@@ -89,7 +108,9 @@ class SeriesConfig(Section):
     holdout: float = Field(0.2, gt=0.0, description="test period: the last steps (>= 1) or a fraction (< 1) of them")
     val: float = Field(0.1, ge=0.0, description="steps (>= 1) or a fraction (< 1) of the rest, before the test period")
     season: int | None = Field(None, ge=1,
-                               description="steps per season, for seasonal-naive (default: from the time step)")
+                               description="steps per season, for seasonal-naive (default: from the time step: "
+                                           "months 12, quarters 4, weeks 52, days 7, hours 24, minutes 60, "
+                                           "other steps that divide a day: a day's steps; else 1)")
     scale: Literal["standard", "minmax", "log", "none"] = Field("standard", description="log: log, then standard")
     relative: bool = Field(False, description="see each window relative to its last value and forecast the change "
                                               "from it (trends beyond the training range; with log: ratios)")
@@ -97,7 +118,8 @@ class SeriesConfig(Section):
         default_factory=list, description="calendar inputs, each as a sin/cos pair of channels")
     loss: str = Field("mse", description="mse, mae or huber, in scaled units (the forecast head checks it)")
 
-    _one_value = field_validator("values", mode="before")(classmethod(lambda cls, v: [v] if isinstance(v, str) else v))
+    _one_value = field_validator("values", "categorical", mode="before")(
+        classmethod(lambda cls, v: [v] if isinstance(v, str) else v))
 
     @field_validator("holdout", "val")
     @classmethod
@@ -112,14 +134,17 @@ class DataConfig(Section):
 
     Args:
         source: a builtin dataset's name (digits, mnist, ...), a folder of class sub-folders (images, WAVs, texts),
-            a CSV/TSV file, or an .npz file.
+            a folder of IDX files (MNIST's format: train-images-idx3-ubyte[.gz], ...), a CSV/TSV file, or an .npz
+            file.
         inputs, outputs: column -> feature type (image, number, category, binary, text, audio), or a dict with
             `type` and the feature's options; an output's other options go to its head (`label_smoothing`).
             Types are inferred where obvious, and outputs from the source where it says (class folders).
         split, augment, series: see SplitConfig, AugmentConfig, SeriesConfig.
         delimiter, pattern, limit: a table's delimiter; file names that carry columns; at most `limit` rows.
+        header, columns, encoding: how a table (a `series` file too) or text file is read; see their descriptions.
 
         data: {source: mnist, inputs: {image: image}, outputs: {label: {type: category, label_smoothing: 0.1}}}
+        data: {source: adult.data, header: false, columns: [age, workclass, ...], outputs: {income: binary}}
     """
 
     source: str
@@ -130,6 +155,16 @@ class DataConfig(Section):
     delimiter: str | None = None
     pattern: str | None = Field(None, description="file names that carry columns, e.g. {label}_{speaker}_{index}.wav")
     limit: int | None = Field(None, ge=1, description="use at most this many training rows (quick trials)")
+    header: bool | None = Field(
+        None, description="whether a table's first line names its columns; default yes, with a warning when some "
+                          "of its names are numbers (then it is often data: UCI files have no header row)")
+    columns: list[str] | None = Field(
+        None, description="a table's column names, in order: for a file without a header row (header: false), or "
+                          "instead of its header's names; without a header and without columns: column_1, column_2...")
+    encoding: str | None = Field(
+        None, description="the text encoding of a table or text files (cp1252, latin-1, utf-8, ...): lines not "
+                          "valid in it are left out, counted and listed in diagnosis.json. Default: UTF-8, and a "
+                          "line that is not UTF-8 read as Windows-1252 (said once on the console)")
     series: SeriesConfig | None = Field(None, description="forecast a time series: windows instead of rows")
 
     _specs = field_validator("inputs", "outputs", mode="before")(classmethod(lambda cls, v: feature_specs(v)))
@@ -172,6 +207,11 @@ class ModelConfig(Section):
             options: `encoder: cnn` or `encoder: {name: cnn, filters: [32, 64]}`.
         encoders: one per input column, `{image: cnn, review: lstm}`, for models with several inputs.
         layers: the beginner's form: `[conv2d: {filters: 32, kernel: 3}, relu, maxpool2d: 2, dense: 128, relu]`.
+            A layer's own `init` sets how its weights start: `dense: {units: 64, init: xavier}`.
+        init: how the weights of every hidden layer (layer list, encoders, combiner) start: `normal` (`std`,
+            `mean`), `uniform` (`limit`), `xavier` (`gain`, `distribution`), `kaiming` (`nonlinearity`, `mode`,
+            `distribution`), `orthogonal` (`gain`) or `default` (PyTorch's), each with `bias` (0). An encoder's own
+            `init` option wins over it: `encoder: {name: mlp, init: kaiming}`. The output layers keep PyTorch's.
         combiner: see CombinerConfig.
 
         model: {encoder: {name: lstm, hidden: 128, bidirectional: true, embedding: {dim: 100}}}
@@ -180,6 +220,8 @@ class ModelConfig(Section):
     encoder: ComponentSpec | None = None
     encoders: dict[str, ComponentSpec] = Field(default_factory=dict)
     layers: list[Any] | None = None
+    init: str | dict[str, Any] | None = Field(None, description="how the hidden layers' weights start: xavier, "
+                                              "kaiming, orthogonal, {name: normal, std: 0.01}, ...")
     combiner: CombinerConfig = Field(default_factory=CombinerConfig)
 
     _named = field_validator("encoder", mode="before")(classmethod(lambda cls, v: named(v)))
@@ -217,8 +259,11 @@ class TrainConfig(Section):
                 schedule: onecycle, early_stopping: {patience: 5}, precision: bf16}
     """
 
-    epochs: int = Field(10, ge=1)
-    batch_size: int = Field(128, ge=1)
+    epochs: int | None = Field(None, ge=1, description="passes over the training data; default (auto): enough for "
+                               "at least 1,000 optimizer steps, 10 to 500 epochs, stopping early after a tenth of "
+                               "them without improvement unless early_stopping is set (deepscope/training/length.py)")
+    batch_size: int | None = Field(None, ge=1, description="examples per optimizer step; default (auto): 128, "
+                                   "or a quarter of the training rows (a power of two, at least 8) for tiny data")
     eval_batch_size: int | None = Field(None, ge=1)
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)

@@ -17,7 +17,7 @@ from deepscope.config.schema import DataConfig
 from deepscope.data.augment.images import ImageAugment
 from deepscope.data.dataset import TensorData
 from deepscope.data.features import FEATURES, Feature
-from deepscope.data.sources import load_source
+from deepscope.data.sources import TABLE_OPTIONS, load_source
 from deepscope.data.sources.base import RawData
 from deepscope.data.sources.csv_table import infer_feature_type
 from deepscope.data.sources.series import load_series_splits
@@ -61,7 +61,8 @@ def load_splits(config: DataConfig) -> tuple[RawData, dict[str, Feature], dict[s
     """The raw splits, and unfitted input and output features with their types resolved."""
     if config.series is not None:  # a time series: windows per chronological split (data/timeseries.py)
         return load_series_splits(config)
-    raw = load_source(config.source, delimiter=config.delimiter, pattern=config.pattern)
+    reading = {key: getattr(config, key) for key in TABLE_OPTIONS}  # how a table or text file is read
+    raw = load_source(config.source, pattern=config.pattern, **reading)
     outputs = resolve_features(config.outputs or raw.outputs, raw, "data.outputs")
     if not outputs:
         raise DataError(

@@ -1,22 +1,26 @@
-"""Time series from a CSV: a time column and value columns, read and checked (sorted, unique times, numbers),
-plus what the calendar says about each step (covariates, the default season). Splitting by time and cutting
-into windows is in `deepscope.data.windows`.
+"""Time series from a CSV: a time column (or its parts in several columns) and value columns, read and checked
+(sorted, unique times, numbers or categories, gaps filled as the config says), plus what the calendar says about
+each step (covariates, the default season). Splitting by time and cutting into windows is in
+`deepscope.data.windows`; the fill methods themselves are in `deepscope.data.gaps`.
 
     series = read_series("airline-passengers.csv", time="Month", values=["Passengers"])
     len(series), series.columns   # 144, ["Passengers"]
+    series = read_series("beijing.csv", time=["year", "month", "day", "hour"], values=["pm2.5", "TEMP", "cbwd"],
+                         categorical=["cbwd"], fill={"pm2.5": "interpolate"})
+    series.step, series.columns, list(series.categories)   # 1 hour, ["pm2.5", "TEMP"], ["cbwd"]
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from deepscope.data.gaps import FILLED, forward_fill, interpolate, time_positions
 from deepscope.errors import ConfigError, DataError
 
 log = logging.getLogger("deepscope")
@@ -24,14 +28,21 @@ log = logging.getLogger("deepscope")
 # periods of the calendar covariates, each given to the model as a sin/cos pair
 CALENDAR_PERIODS = {"month": 12.0, "day_of_year": 365.25, "day_of_week": 7.0, "hour": 24.0}
 # steps per season for the seasonal-naive baseline when the config gives none, by the series' time step
-DEFAULT_SEASONS = {"M": 12, "W": 52, "D": 7, "h": 24, "m": 60}
+# (count, unit); another step that divides a day gets a day's worth of steps (see default_season)
+DEFAULT_SEASONS = {(1, "M"): 12, (3, "M"): 4, (1, "W"): 52, (1, "D"): 7, (1, "h"): 24, (1, "m"): 60}
+# the parts of a time spread over columns (data.series.time: [year, month, day, hour]), coarsest first, with
+# the text each part contributes to an ISO 8601 time
+TIME_PARTS = (("year", "{:04d}"), ("month", "-{:02d}"), ("day", "-{:02d}"), ("hour", "T{:02d}"),
+              ("minute", ":{:02d}"), ("second", ":{:02d}"))
 
 
 @dataclass
 class Series:
-    """A checked series: `times` (n,) datetime64 (or int64 step numbers), `values` (n, V) float64.
+    """A checked series: `times` (n,) datetime64 (or int64 step numbers), `values` (n, V) float64 of the number
+    columns `columns`, and `categories` {column: (n,) str} for the categorical ones.
 
-    `first_line` is the file line of row 0, so that messages can point into the file.
+    `lines` are the file lines of the rows (rows dropped by `fill: drop` leave holes), so that messages point
+    into the file; `time_column` names the time's column(s) for those messages.
     """
 
     times: np.ndarray
@@ -39,7 +50,12 @@ class Series:
     columns: list[str]
     time_column: str
     source: str = "series"
-    first_line: int = 2
+    lines: np.ndarray | None = None  # default: rows are lines 2, 3, ... (after the header)
+    categories: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.lines is None:
+            self.lines = np.arange(len(self.times), dtype=np.int64) + 2
 
     def __len__(self) -> int:
         return len(self.times)
@@ -48,17 +64,21 @@ class Series:
         """One value column, (n,) float64."""
         return self.values[:, self.columns.index(name)]
 
+    def rows(self, index: slice | np.ndarray) -> Series:
+        """The rows at `index` (a slice or a boolean mask), every column and category with them."""
+        return replace(self, times=self.times[index], values=self.values[index], lines=self.lines[index],
+                       categories={name: labels[index] for name, labels in self.categories.items()})
+
     def head(self, stop: int) -> Series:
         """The first `stop` steps: what could be seen at time `stop`."""
-        return replace(self, times=self.times[:stop], values=self.values[:stop])
+        return self.rows(slice(None, stop))
 
     def tail(self, steps: int) -> Series:
-        start = max(len(self) - steps, 0)
-        return replace(self, times=self.times[start:], values=self.values[start:], first_line=self.first_line + start)
+        return self.rows(slice(max(len(self) - steps, 0), None))
 
     def where(self, row: int) -> str:
         """'line 7 (1949-06)': a row as a person finds it in the file."""
-        return f"line {self.first_line + row} ({format_time(self.times[row])})"
+        return f"line {self.lines[row]} ({format_time(self.times[row])})"
 
     @property
     def step(self) -> np.timedelta64 | int:
@@ -70,20 +90,29 @@ class Series:
 
 
 # --- reading ----------------------------------------------------------------------------------------------------
-def read_series(path: str | Path, *, time: str, values: list[str] | None = None, target: str | None = None,
-                delimiter: str | None = None) -> Series:
-    """Read and check a series: the time column parsed and strictly increasing, the values numbers, none missing.
+def read_series(path: str | Path, *, time: str | list[str], values: list[str] | None = None,
+                target: str | None = None, delimiter: str | None = None, categorical: list[str] | None = None,
+                fill: str | dict[str, str] | None = None, header: bool | None = None, columns: list[str] | None = None,
+                encoding: str | None = None) -> Series:
+    """Read and check a series: the time parsed and strictly increasing, the values numbers or categories,
+    missing values filled as `fill` says (else an error).
 
     Args:
         path: a CSV/TSV file with a header row; `$VARS` in it are expanded (e.g. `$DEEPSCOPE_DATA/...`).
         time: the time column: ISO 8601 dates or times (`1949-01`, `1981-01-31`, `1981-01-31 06:00`), or
-            whole numbers counting steps.
-        values: the value columns (default: every column but `time`).
-        target: the column to forecast; it must be one of `values` (default: the first of them).
+            whole numbers counting steps; or the columns holding its parts, coarsest first
+            (`["year", "month", "day", "hour"]`).
+        values: the value columns (default: every column but the time's).
+        target: the column to forecast; it must be one of `values` and a number (default: the first number column).
+        categorical: value columns holding categories (they join the value columns if `values` omits them).
+        fill: "interpolate", "ffill" or "drop" for every column, or {column: method}; None: gaps are errors.
+        header, columns, encoding: how the file is read, as for any table (`load_csv`): a file without a header
+            row says header=False and names its columns in `columns` (which `time` and `values` then use).
 
     Raises:
         DataError: a missing file or column, a time that cannot be read, times out of order or repeated,
-            a missing or non-numeric value (the message gives the line and the time).
+            a missing value that `fill` does not cover, a non-numeric value in a number column (the message
+            gives the line and the time).
 
     Example:
         >>> series = read_series("airline-passengers.csv", time="Month")   # doctest: +SKIP
@@ -93,16 +122,23 @@ def read_series(path: str | Path, *, time: str, values: list[str] | None = None,
     from deepscope.data.sources.csv_table import load_csv
 
     path = expand_path(path)
-    columns = load_csv(path, delimiter=delimiter).splits["train"]
-    names = list(columns)
-    _check_columns(path, names, time, values, target)
-    values = values or [c for c in names if c != time]
-    times = parse_times(columns[time], path, time)
-    series = Series(times, np.zeros((len(times), 0)), [], time, source=str(path))
+    table = load_csv(path, delimiter=delimiter, header=header, columns=columns, encoding=encoding)
+    columns, first_line = table.splits["train"], 1 if header is False else 2  # the file line of the first row
+    time_columns = [time] if isinstance(time, str) else list(time)
+    categorical = list(categorical or [])
+    channels = _check_columns(path, list(columns), time_columns, values, target, categorical)
+    label = ", ".join(time_columns)
+    texts = columns[time_columns[0]] if len(time_columns) == 1 else combine_time_columns(columns, time_columns, path)
+    times = parse_times(texts, path, label)
+    lines = np.arange(len(times), dtype=np.int64) + first_line
+    series = Series(times, np.zeros((len(times), 0)), [], label, source=str(path), lines=lines)
     check_order(series)
-    numbers = np.stack([_parse_numbers(columns[name], series, name) for name in values], axis=1)
+    numeric = [name for name in channels if name not in categorical]
+    numbers = np.stack([_parse_numbers(columns[name], series, name) for name in numeric], axis=1)
+    series = replace(series, values=numbers, columns=numeric, categories={name: columns[name] for name in categorical})
+    series = fill_series(series, fill)
     _warn_on_gaps(series)
-    return replace(series, values=numbers, columns=list(values))
+    return series
 
 
 def expand_path(path: str | Path) -> Path:
@@ -115,22 +151,50 @@ def expand_path(path: str | Path) -> Path:
     return Path(expanded).expanduser()
 
 
-def _check_columns(path: Path, names: list[str], time: str, values: list[str] | None, target: str | None) -> None:
+def _check_columns(path: Path, names: list[str], time: list[str], values: list[str] | None, target: str | None,
+                   categorical: list[str]) -> list[str]:
+    """The value columns (channels) after checking every named column exists and plays one part."""
     known = ", ".join(names)
-    if time not in names:
-        raise DataError(f"data.series.time: no column {time!r} in {path}; columns are: {known}")
-    for name in values or []:
-        if name not in names:
-            raise DataError(f"data.series.values: no column {name!r} in {path}; columns are: {known}")
-        if name == time:
-            raise ConfigError(f"data.series.values: {name!r} is the time column; list the value columns only")
-    if len(names) < 2 and not values:
-        raise DataError(f"{path}: only the time column {time!r}; a series needs at least one value column")
-    chosen = values or [c for c in names if c != time]
+    if len(time) > len(TIME_PARTS):
+        raise ConfigError(f"data.series.time: {len(time)} columns, and a time has at most {len(TIME_PARTS)} parts "
+                          f"({', '.join(part for part, _ in TIME_PARTS)})")
+    for key, listed in (("time", time), ("values", values or []), ("categorical", categorical)):
+        for name in listed:
+            if name not in names:
+                raise DataError(f"data.series.{key}: no column {name!r} in {path}; columns are: {known}")
+            if key != "time" and name in time:
+                raise ConfigError(f"data.series.{key}: {name!r} is a time column; list the value columns only")
+    chosen = list(values) if values else [c for c in names if c not in time]
+    chosen += [name for name in categorical if name not in chosen]
+    if not chosen:
+        raise DataError(f"{path}: only the time column(s) {', '.join(time)}; a series needs a value column")
     if target is not None and target not in chosen:
         where = "data.series.values" if values else path
         raise DataError(f"data.series.target: {target!r} is not among the value columns ({', '.join(chosen)} "
                         f"in {where}); add it to data.series.values or pick one of them")
+    if target in categorical or not [name for name in chosen if name not in categorical]:
+        raise ConfigError(f"data.series.target: {target or chosen[0]!r} is categorical, and a forecast is of a "
+                          "number column; set data.series.target to one (or add one to data.series.values)")
+    return chosen
+
+
+def combine_time_columns(columns: dict[str, np.ndarray], names: list[str], path: Any = "input") -> np.ndarray:
+    """Columns holding a time's parts as whole numbers, coarsest first -> (n,) ISO 8601 texts.
+
+    >>> combine_time_columns({"y": np.array(["2010"]), "m": np.array(["1"]), "h": np.array(["5"])}, ["y", "m"])
+    array(['2010-01'], dtype=object)
+    """
+    texts = np.full(len(columns[names[0]]), "", dtype=object)
+    for name, (part, form) in zip(names, TIME_PARTS):
+        for row, text in enumerate(columns[name]):
+            text = None if text is None else str(text).strip()
+            if text is None or not text.isdigit():
+                raise DataError(
+                    f"{path}, line {row + 2}: the {part} ({name}) is {text!r}; data.series.time: [{', '.join(names)}] "
+                    f"reads the columns as {', '.join(part for part, _ in TIME_PARTS[:len(names)])} in whole numbers"
+                )
+            texts[row] += form.format(int(text))
+    return texts
 
 
 def parse_times(texts: np.ndarray, path: Any = "input", column: str = "time") -> np.ndarray:
@@ -152,7 +216,8 @@ def parse_times(texts: np.ndarray, path: Any = "input", column: str = "time") ->
         except ValueError:
             raise DataError(
                 f"{path}, line {row + 2}: cannot read {text!r} in {column} as a date or time; write times in "
-                "ISO 8601 (1949-01, 1981-01-31, 1981-01-31 06:00) or as whole step numbers"
+                "ISO 8601 (1949-01, 1981-01-31, 1981-01-31 06:00) or as whole step numbers, or give their parts' "
+                "columns: data.series.time: [year, month, day, hour]"
             ) from None
     return np.array(parsed)  # numpy promotes mixed units (days and months) to the finest one
 
@@ -170,7 +235,7 @@ def check_order(series: Series) -> None:
         row = int(np.argmax(zero)) + 1
         raise DataError(
             f"{series.source}, {series.where(row)}: the time {format_time(series.times[row])} appears twice "
-            f"in {series.time_column} (also on line {series.first_line + row - 1}); a series needs one row per "
+            f"in {series.time_column} (also on line {series.lines[row - 1]}); a series needs one row per "
             "time: remove or merge the duplicate (e.g. average the two rows)"
         )
     if backwards.any():
@@ -182,24 +247,77 @@ def check_order(series: Series) -> None:
 
 
 def _parse_numbers(texts: np.ndarray, series: Series, column: str) -> np.ndarray:
+    """(n,) texts -> float64, NaN where missing (fill_series decides about those)."""
     out = np.empty(len(texts), dtype=np.float64)
-    missing = []
     for row, text in enumerate(texts):
         try:
             out[row] = np.nan if text is None else float(text)
         except (TypeError, ValueError):
-            raise DataError(f"{series.source}, {series.where(row)}: {text!r} in {column} is not a number; "
-                            "fix the value") from None
-        if not math.isfinite(out[row]):
-            missing.append(row)
-    if missing:
-        shown = ", ".join(series.where(row) for row in missing[:3])
-        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-        raise DataError(
-            f"{series.source}: {column} is missing at {shown}{more}; a series needs a value at every step: fill "
-            "the gaps (e.g. interpolate between neighbours) or cut the series before them"
-        )
+            raise DataError(f"{series.source}, {series.where(row)}: {text!r} in {column} is not a number; if "
+                            f"{column} holds categories (a wind direction, a weekday), add it to "
+                            "data.series.categorical; else fix the value") from None
     return out
+
+
+# --- gaps -------------------------------------------------------------------------------------------------------
+def fill_series(series: Series, fill: str | dict[str, str] | None) -> Series:
+    """Fill or drop the missing values of every channel as `fill` says; a gap it does not cover is an error
+    naming the first lines. Rows are dropped first, so that interpolation reads only the rows that stay."""
+    missing = {name: ~np.isfinite(series.column(name)) for name in series.columns}
+    missing |= {name: np.array([v is None for v in labels], dtype=bool) for name, labels in series.categories.items()}
+    methods = _fill_methods(series, fill)
+    for name, gaps in missing.items():
+        if gaps.any():
+            _check_fillable(series, name, gaps, methods.get(name))
+            log.info("data.series.fill: %s: %d missing value(s) %s", name, int(gaps.sum()), FILLED[methods[name]])
+    dropped = np.zeros(len(series), dtype=bool)
+    for name, gaps in missing.items():
+        if methods.get(name) == "drop":
+            dropped |= gaps
+    kept, missing = series.rows(~dropped), {name: gaps[~dropped] for name, gaps in missing.items()}
+    values, categories = kept.values.copy(), dict(kept.categories)
+    for name, gaps in missing.items():
+        if not gaps.any():
+            continue
+        if name in categories:
+            categories[name] = forward_fill(categories[name], gaps)
+            continue
+        index = kept.columns.index(name)
+        if methods[name] == "interpolate":
+            values[:, index] = interpolate(values[:, index], gaps, time_positions(kept.times))
+        else:
+            values[:, index] = forward_fill(values[:, index], gaps)
+    return replace(kept, values=values, categories=categories)
+
+
+def _fill_methods(series: Series, fill: str | dict[str, str] | None) -> dict[str, str]:
+    channels = [*series.columns, *series.categories]
+    if fill is None:
+        return {}
+    if isinstance(fill, str):
+        return {name: fill for name in channels}
+    for name in fill:
+        if name not in channels:
+            raise DataError(f"data.series.fill: {name!r} is not a value column of {series.source}; value columns "
+                            f"are: {', '.join(channels)}")
+    return dict(fill)
+
+
+def _check_fillable(series: Series, name: str, gaps: np.ndarray, method: str | None) -> None:
+    rows = np.flatnonzero(gaps)
+    if method is None:
+        shown = ", ".join(series.where(row) for row in rows[:3])
+        more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
+        raise DataError(
+            f"{series.source}: {name} is missing at {shown}{more}; a series needs a value at every step: fill the "
+            f"gaps with data.series.fill: interpolate (or ffill, or drop the rows; per column: "
+            f"{{{name}: interpolate}}), or cut the series before them"
+        )
+    if len(rows) == len(series):
+        raise DataError(f"{series.source}: {name} has no values at all; remove it from data.series.values")
+    if method == "interpolate" and name in series.categories:
+        raise ConfigError(f"data.series.fill: {name} is categorical, and categories cannot be interpolated; give it "
+                          f"ffill or drop: fill: {{{name}: ffill, ...}}")
 
 
 def _warn_on_gaps(series: Series) -> None:
@@ -214,6 +332,9 @@ def _warn_on_gaps(series: Series) -> None:
 
 
 def format_time(value: Any) -> str:
+    """A time as a person writes it: `1981-01-31 06:00` (hours get their minutes: `06`, alone, reads as a day)."""
+    if isinstance(value, np.datetime64) and np.datetime_data(value.dtype)[0] == "h":
+        value = value.astype("datetime64[m]")
     return str(value).replace("T", " ")
 
 
@@ -247,14 +368,39 @@ def _calendar_position(times: np.ndarray, name: str) -> np.ndarray:
 
 
 def default_season(series: Series) -> int:
-    """Steps per season from the time step: 12 for months, 7 for days, 24 for hours, ...; 1 if unknown."""
+    """Steps per season from the time step: 12 for months, 7 for days, 24 for hours, ...; 1 if unknown.
+
+    The step is read in its coarsest whole unit first, because the unit numpy parses is that of the text:
+    `2010-01-01 06:00` is in minutes, so an hourly series steps by 60 minutes, which is one hour.
+
+    >>> default_season(Series(np.array(["2010-01-01T00:00", "2010-01-01T01:00"], dtype="datetime64[m]"),
+    ...                       np.zeros((2, 1)), ["x"], "time"))
+    24
+    """
     if series.times.dtype.kind != "M" or len(series) < 2:
         return 1
-    step = series.step
-    unit, count = np.datetime_data(step.dtype)[0], int(step.astype(np.int64))
-    if unit == "M" and count == 3:
-        return 4  # quarters
-    return DEFAULT_SEASONS.get(unit, 1) if count == 1 else 1
+    count, unit = step_in_coarsest_unit(series.step)
+    if (count, unit) in DEFAULT_SEASONS:
+        return DEFAULT_SEASONS[(count, unit)]
+    day = np.timedelta64(1, "D")
+    if unit not in ("Y", "M", "W", "D") and day % series.step == np.timedelta64(0, "D"):
+        return int(day // series.step)  # a sub-daily step that divides a day (30 minutes, 3 hours): the daily cycle
+    return 1
+
+
+def step_in_coarsest_unit(step: np.timedelta64) -> tuple[int, str]:
+    """np.timedelta64(60, "m") -> (1, "h"); np.timedelta64(14, "D") -> (2, "W"); months and years stay as they are.
+
+    >>> step_in_coarsest_unit(np.timedelta64(60, "m"))
+    (1, 'h')
+    """
+    unit = np.datetime_data(step.dtype)[0]
+    if unit in ("Y", "M"):  # calendar units do not convert to days
+        return int(step.astype(np.int64)), unit
+    for coarser in ("W", "D", "h", "m", "s"):
+        if step % np.timedelta64(1, coarser) == np.timedelta64(0, coarser):
+            return int(step // np.timedelta64(1, coarser)), coarser
+    return int(step.astype(np.int64)), unit
 
 
 def future_times(series: Series, steps: int, step: Any = None) -> np.ndarray:

@@ -2,7 +2,9 @@
 
 Every `every` steps it measures each layer (gradients, weights, updates, activations) with one device sync;
 at each epoch end it judges the record and prints findings the first time they appear; at the end it measures
-calibration, prints a summary and writes `diagnosis.json`. If the loss turns NaN/Inf, it finds the first layer
+calibration, prints a summary (naming any warning printed live that the whole run no longer supports, and why)
+and writes `diagnosis.json`. The first step is measured too, and the state before it (the layers' order along the
+forward path, dead units, initial scales). If the loss turns NaN/Inf, it finds the first layer
 that went non-finite and reports before the error reaches the user.
 
     trainer = Trainer(callbacks=[Diagnostics(path="diagnosis.json")])
@@ -24,9 +26,15 @@ from torch import nn
 
 from deepscope.diagnose.calibration import calibration_stats
 from deepscope.diagnose.finding import Finding
-from deepscope.diagnose.initial import bias_means, expected_initial_loss, layer_init_scales, output_descriptions
-from deepscope.diagnose.judge import judge, save_diagnosis
-from deepscope.diagnose.probes import ActivationProbe, RecurrentProbe, WeightProbe
+from deepscope.diagnose.initial import (
+    activation_counts,
+    bias_means,
+    expected_initial_loss,
+    layer_init_scales,
+    output_descriptions,
+)
+from deepscope.diagnose.judge import judge, save_diagnosis, withdrawals
+from deepscope.diagnose.probes import ActivationProbe, PathProbe, RecurrentProbe, WeightProbe
 from deepscope.diagnose.record import Record
 from deepscope.training.callbacks.base import Callback
 
@@ -67,7 +75,8 @@ class Diagnostics(Callback):
         self.record = record or Record()
         self.finish_at_fit_end = finish_at_fit_end
         self.findings: list[Finding] = []
-        self.shown: set[str] = set()
+        self.shown: dict[str, dict[str, Any]] = {}  # finding key -> what was printed live, and at which epoch
+        self.withdrawn: list[dict[str, Any]] = []
         self.last_judged = -math.inf
 
     # --- recording --------------------------------------------------------------------------------------------
@@ -76,34 +85,48 @@ class Diagnostics(Callback):
         self.every = self.every_option or max(MIN_EVERY, min(MAX_EVERY, trainer.steps_per_epoch // SAMPLES_PER_EPOCH))
         self.weights, self.activations = WeightProbe(model), ActivationProbe(model)
         self.recurrent = RecurrentProbe(model)
-        self.pending, self.loss_before = False, None
+        self.pending, self.first_pending, self.loss_before = False, False, None
         task = self.record.task
         task.setdefault("outputs", output_descriptions(model, trainer.loss_spec))
         task.update(n_train=len(trainer.train_data), n_params=sum(p.numel() for p in model.parameters()),
                     epochs=trainer.epochs, steps_per_epoch=trainer.steps_per_epoch, batch_size=trainer.batch_size,
                     optimizer=trainer.optimizer_spec.get("name"), lr=trainer.optimizer_spec.get("lr"),
-                    grad_clip=trainer.grad_clip, every=self.every,
+                    schedule=trainer.schedule_spec.get("name"), grad_clip=trainer.grad_clip, every=self.every,
+                    activations=activation_counts(model), recurrent=self.recurrent.cells(),
                     early_stopping=any(type(c).__name__ == "EarlyStopping" for c in trainer.callbacks.callbacks))
         if trainer.global_step == 0 or not self.record.init:
             self.record.init = self._initial_state(trainer)
+        if trainer.global_step == 0:  # the first step is measured too: a rate that is too high shows there first
+            self._arm_sample(trainer)
+            self.first_pending = True
 
     def _initial_state(self, trainer: Any) -> dict[str, Any]:
         model = trainer.model
         batch = next(trainer.train_data.batches(min(INITIAL_LOSS_EXAMPLES, len(trainer.train_data)), shuffle=False))
         was_training = model.training
         model.eval()  # no dropout draws and no batch-norm updates: training follows the same path as without us
+        path = PathProbe(model, self.weights.names)  # the order the layers run in, and which read a constant
+        path.install()
+        self.activations.install()  # which units are dead before any update (a dead-at-birth ReLU is the init's)
         # cuDNN's RNN kernels refuse a backward pass in eval mode; the plain kernels compute the same gradient
         with torch.backends.cudnn.flags(enabled=False):
             with trainer.precision.autocast():
                 loss, outputs = trainer.task.forward_loss(model, batch)
+            path.remove()
+            self.activations.remove()
             _count_classes(self.record.task["outputs"], outputs)
             loss.backward()
         grad_norm = self.weights.measure()["total"]
+        no_gradient = [name for name, p in zip(self.weights.names, self.weights.params) if p.grad is None]
         model.zero_grad(set_to_none=True)
         model.train(was_training)
+        kinds, stats = self.activations.kinds(), self.activations.stats
+        activations = [{"name": n, "kind": kinds[n], "dead": float(a[0]), "saturated": float(a[1])}
+                       for n, a in stats.items()]
         return {"loss": float(loss.detach()), "expected_loss": expected_initial_loss(self.record.task["outputs"]),
                 "grad_norm": float(grad_norm), "layers": layer_init_scales(self.weights, model),
-                "bias_means": bias_means(model)}
+                "bias_means": bias_means(model), "activations": activations,
+                "path": {"order": path.order, "constant_input": path.constant_input, "no_gradient": no_gradient}}
 
     def on_epoch_start(self, trainer: Any) -> None:
         self.activations.stats.clear()  # a validation pass may have run through the hooks since they went in
@@ -113,11 +136,14 @@ class Diagnostics(Callback):
         if self.pending:
             self._take_sample(trainer)
         if (step + 1) % self.every == 0:  # the next step is sampled: keep what it starts from
-            self.weights.snapshot()
-            self.activations.install()
-            self.recurrent.install()
-            self.loss_before = (trainer.epoch, trainer.epoch_loss.clone())
-            self.pending = True
+            self._arm_sample(trainer)
+
+    def _arm_sample(self, trainer: Any) -> None:
+        self.weights.snapshot()
+        self.activations.install()
+        self.recurrent.install()
+        self.loss_before = (trainer.epoch, trainer.epoch_loss.clone())
+        self.pending = True
 
     def _take_sample(self, trainer: Any) -> None:
         self.pending = False
@@ -133,9 +159,14 @@ class Diagnostics(Callback):
         head = torch.stack([step_loss.float().reshape(()), total.float().reshape(())]).cpu()
         per_layer = torch.stack([measured["grad_norm"], measured["weight_norm"], measured["update_norm"]]).cpu()
         values = (head.tolist(), per_layer.tolist(), act.float().cpu().tolist())  # the one sync of a sample
-        self.record.samples.append(self._sample(trainer, *values, act_names))
+        sample = self._sample(trainer, *values, act_names)
         if self.recurrent.modules:  # RNNs only: gradient through time (one more sync, on sampled steps)
-            self.record.samples[-1]["recurrent"] = _through_time(self.recurrent.summaries())
+            sample["recurrent"] = _through_time(self.recurrent.summaries())
+        if self.first_pending:  # kept apart: the samples stay evenly spaced for the detectors that read trends
+            self.first_pending = False
+            self.record.first_step = sample
+        else:
+            self.record.samples.append(sample)
 
     def _sample(self, trainer: Any, head: list, per_layer: list, act: list, act_names: list[str]) -> dict[str, Any]:
         loss, total = head
@@ -193,14 +224,17 @@ class Diagnostics(Callback):
         return self.conclude()
 
     def conclude(self) -> list[Finding]:
+        """Judge the whole run; say which live warnings the whole run no longer supports (`withdrawn`), print the
+        summary and write diagnosis.json."""
         self.findings = judge(self.record, skip=self.skip)
+        self.withdrawn = withdrawals(list(self.shown.values()), self.findings, self.record.history)
         if self.live:
             from deepscope.diagnose.console import print_summary
 
             self._show_new(self.findings)
-            print_summary(self.console, self.findings)
+            print_summary(self.console, self.findings, withdrawn=self.withdrawn)
         if self.path is not None:
-            save_diagnosis(self.path, self.findings, self.record)
+            save_diagnosis(self.path, self.findings, self.record, withdrawn=self.withdrawn)
         return self.findings
 
     def _show_new(self, findings: list[Finding]) -> None:
@@ -208,16 +242,24 @@ class Diagnostics(Callback):
 
         for finding in findings:
             if finding.severity != "info" and finding.key not in self.shown:
-                self.shown.add(finding.key)
+                self.shown[finding.key] = {"code": finding.code, "severity": finding.severity, "title": finding.title,
+                                           "layer": finding.layer, "shown_at_epoch": len(self.record.history)}
                 print_new_finding(self.console, finding)
 
     # --- resume -----------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"record": self.record.to_dict(), "shown": sorted(self.shown)}
+        return {"record": self.record.to_dict(), "shown": list(self.shown.values())}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.record = Record.from_dict(state["record"])
-        self.shown = set(state.get("shown", ()))
+        shown = [s if isinstance(s, dict) else _shown_from_key(s) for s in state.get("shown", ())]
+        self.shown = {f"{s['code']}:{s.get('layer') or ''}": s for s in shown}
+
+
+def _shown_from_key(key: str) -> dict[str, Any]:
+    """What an older checkpoint kept of a finding shown live: its key ("code:layer")."""
+    code, _, layer = key.partition(":")
+    return {"code": code, "severity": "warning", "title": code, "layer": layer or None, "shown_at_epoch": None}
 
 
 def _count_classes(descriptions: dict[str, dict[str, Any]], outputs: Any) -> None:

@@ -32,6 +32,7 @@ MARKERS: dict[Severity, tuple[str, str]] = {
     "info": ("● info", "bold blue"),
 }
 MARKER_WIDTH = max(len(marker) for marker, _ in MARKERS.values()) + 2  # titles line up whatever the severity
+WITHDRAWN = "↺ withdrawn"  # a warning printed while training that the end of the run takes back
 INDENT = 4
 
 LIST_ITEMS_SHOWN = 4  # a list of per-epoch values reads as a trend; the file keeps the rest
@@ -71,8 +72,9 @@ def print_new_finding(console: Console, finding: Finding) -> None:
 
 # --- a whole diagnosis ------------------------------------------------------------------------------------------
 def print_summary(console: Console, findings: list[Finding], *, show_info: bool = True,
-                  min_severity: Severity = "info") -> None:
-    """A header counting the findings, then each one worst first: problems in full, info ones last and short.
+                  min_severity: Severity = "info", withdrawn: list[dict[str, Any]] | None = None) -> None:
+    """A header counting the findings, then each one worst first: problems in full, info ones last and short;
+    then the warnings printed during training that the whole run no longer supports, and why (`withdrawn`).
 
     `show_info=False` is `min_severity="warning"`. The header still counts what is not shown, and a last line
     says so, so that hiding the details never makes a run look healthier than it is.
@@ -80,25 +82,41 @@ def print_summary(console: Console, findings: list[Finding], *, show_info: bool 
     if not show_info and min_severity == "info":
         min_severity = "warning"
     shown, hidden = _split_by_severity(worst_first(findings), min_severity)
-    console.print(summary_header(findings), highlight=False)
+    console.print(summary_header(findings, withdrawn=len(withdrawn or [])), highlight=False)
     for finding in shown:
         console.print()
         console.print(format_finding(finding, detail=finding.severity != "info"), highlight=False)
+    for entry in withdrawn or []:
+        console.print()
+        console.print(format_withdrawn(entry), highlight=False)
     if hidden:
         console.print()
         console.print(Text(f"not shown: {_count_phrase(hidden)}", style="dim"), highlight=False)
 
 
-def summary_header(findings: list[Finding]) -> Text:
-    """"Diagnosis: 1 error, 2 warnings, 1 info" or "Diagnosis: healthy — no warnings"."""
+def summary_header(findings: list[Finding], *, withdrawn: int = 0) -> Text:
+    """"Diagnosis: 1 error, 2 warnings, 1 info" or "Diagnosis: healthy — no warnings"; with `withdrawn` live
+    warnings, "(1 warning shown during training withdrawn)" after it, so "healthy" never contradicts the log."""
     problems = [f for f in findings if f.severity != "info"]
     text = Text("Diagnosis: ", style="bold")
     if problems:
-        return text.append(_count_phrase(findings), style="bold red" if _has_error(findings) else "bold yellow")
-    text.append("healthy — no warnings", style="bold green")
-    if findings:  # info only: worth reading, nothing to fix
-        text.append(f", {_count_phrase(findings)}")
+        text.append(_count_phrase(findings), style="bold red" if _has_error(findings) else "bold yellow")
+    else:
+        text.append("healthy — no warnings", style="bold green")
+        if findings:  # info only: worth reading, nothing to fix
+            text.append(f", {_count_phrase(findings)}")
+    if withdrawn:
+        text.append(f" ({withdrawn} {'warning' if withdrawn == 1 else 'warnings'} shown during training withdrawn)")
     return text
+
+
+def format_withdrawn(entry: dict[str, Any]) -> RenderableType:
+    """A live warning taken back: its title as printed, when, and why the whole run no longer supports it."""
+    epoch = entry.get("shown_at_epoch")
+    when = f"shown at epoch {epoch}" if epoch else "shown during training"
+    headline = Indented(Text.assemble((entry.get("title") or entry["code"], "bold"), (f"  ({when})", "dim")),
+                        indent=len(WITHDRAWN) + 2, first_line=Text(WITHDRAWN + "  ", style="bold"))
+    return Group(headline, Indented(Text.assemble(("withdrawn: ", "dim"), entry.get("reason") or "")))
 
 
 # --- evidence: compact `key value` pairs ------------------------------------------------------------------------

@@ -1,14 +1,18 @@
 """Cheap per-layer measurements, taken on sampled steps only and read with one device sync.
 
-`WeightProbe` follows every weight matrix/kernel (parameters with 2+ dimensions, in depth order): gradient norm,
-weight norm and the size of the last update relative to the weight. `ActivationProbe` hooks the activation
-modules for one forward pass: the fraction of dead ReLU units and of saturated sigmoid/tanh outputs.
+`WeightProbe` follows every weight matrix/kernel (parameters with 2+ dimensions, in definition order): gradient
+norm, weight norm and the size of the last update relative to the weight. `ActivationProbe` hooks the activation
+modules for one forward pass: the fraction of dead ReLU units and of saturated sigmoid/tanh outputs. `PathProbe`
+watches one forward pass (before training) for the order the layers really run in and the layers that read an
+input that is the same for every example.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from deepscope.models.layers.by_name import readable_path
 
 # units that output exactly zero for a whole batch are dead: no gradient reaches their weights
 DEAD_KINDS = {nn.ReLU: "relu", nn.ReLU6: "relu6"}
@@ -21,7 +25,7 @@ class WeightProbe:
         self.names, self.params = [], []
         for name, p in model.named_parameters():
             if p.requires_grad and p.dim() >= 2:
-                self.names.append(name.removeprefix("module.").removeprefix("_orig_mod."))
+                self.names.append(layer_name(name))
                 self.params.append(p)
         self.all_params = [p for p in model.parameters() if p.requires_grad]
         self.before: list[torch.Tensor] | None = None
@@ -57,6 +61,63 @@ class WeightProbe:
         return None
 
 
+def layer_name(name: str) -> str:
+    """A parameter or module name as the user's model spells it (without DDP's or torch.compile's wrapper) and
+    reads it (a column's `pm2%2E5` as pm2.5): the one place the record's layer names are made, so findings, the
+    report and diagnosis.json all show these."""
+    return readable_path(name.removeprefix("module.").removeprefix("_orig_mod."))
+
+
+class PathProbe:
+    """The network's actual path, seen in one forward pass: the order in which the measured layers run, and the
+    layers whose input is the same for every example in the batch.
+
+    Definition order is not depth: a table's category embeddings are defined before the dense layers but sit
+    beside the numeric columns, not before them, and a model may define a layer it runs last. And a layer fed a
+    constant (the embedding of a column with one value) gets no gradient by construction once batch
+    normalisation removes the batch mean: its silence says nothing about how gradients flow through depth. Only
+    inputs taken from the batch as they are (no gradient flows into them) count as constant.
+    A forward pre-hook on each module that owns a measured weight records both (one device sync per layer, once).
+    """
+
+    def __init__(self, model: nn.Module, names: list[str]):
+        wanted = set(names)
+        self.owners: list[tuple[nn.Module, list[str]]] = []
+        for module_name, module in model.named_modules():
+            owned = [layer_name(f"{module_name}.{p}" if module_name else p)
+                     for p, _ in module.named_parameters(recurse=False)]
+            owned = [name for name in owned if name in wanted]
+            if owned:
+                self.owners.append((module, owned))
+        self.handles: list[torch.utils.hooks.RemovableHandle] = []
+        self.order: list[str] = []
+        self.constant_input: list[str] = []
+
+    def install(self) -> None:
+        self.order, self.constant_input = [], []
+        for module, owned in self.owners:
+            self.handles.append(module.register_forward_pre_hook(self._hook(owned)))
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.handles = []
+
+    def _hook(self, owned: list[str]):
+        def hook(_: nn.Module, args: tuple) -> None:
+            if owned[0] in self.order:  # a shared module: where it first runs
+                return
+            self.order.extend(owned)
+            x = args[0] if args else None
+            # only data read straight from the batch: a hidden signal that has collapsed to the same value for
+            # every example (deep saturated sigmoids) is on the path, and is itself the problem
+            raw = isinstance(x, torch.Tensor) and not x.requires_grad
+            if raw and x.dim() >= 1 and x.shape[0] > 1 and bool((x == x[:1]).all()):
+                self.constant_input.extend(owned)
+
+        return hook
+
+
 def _norms(tensors: list[torch.Tensor], zero: torch.Tensor) -> torch.Tensor:
     if not tensors:
         return zero.reshape(1)[:0]
@@ -71,7 +132,7 @@ class ActivationProbe:
         for name, module in model.named_modules():
             kind = DEAD_KINDS.get(type(module)) or SATURATING_KINDS.get(type(module))
             if kind:
-                self.modules.append((name.removeprefix("module.").removeprefix("_orig_mod."), kind, module))
+                self.modules.append((layer_name(name), kind, module))
         self.handles: list[torch.utils.hooks.RemovableHandle] = []
         self.stats: dict[str, torch.Tensor] = {}
 
@@ -125,10 +186,14 @@ class RecurrentProbe:
     """
 
     def __init__(self, model: nn.Module):
-        self.modules = [(name.removeprefix("module.").removeprefix("_orig_mod."), m)
+        self.modules = [(layer_name(name), m)
                         for name, m in model.named_modules() if isinstance(m, nn.RNNBase)]
         self.handles: list[torch.utils.hooks.RemovableHandle] = []
         self.stats: dict[str, torch.Tensor] = {}  # name -> gradient norm per step (T,)
+
+    def cells(self) -> dict[str, str]:
+        """{layer: "rnn" | "lstm" | "gru"}: a gated cell can learn to keep the gradient's path open, a plain one not."""
+        return {name: type(module).__name__.lower() for name, module in self.modules}
 
     def install(self) -> None:
         self.stats = {}

@@ -2,10 +2,14 @@
 
     profile = profile_data(prepared)      # JSON: sizes, class counts, duplicates, leakage, missing, constant
 
-Duplicates compare each example's encoded inputs (every input column of a row together) as bytes. A fast
-vectorised hash puts rows into buckets and only rows that share a bucket are compared byte for byte, so the
-counts are exact and 70,000 MNIST images profile in about half a second. Near-duplicates are rows equal after
-rounding the normalised inputs to 0.1 (a tenth of a standard deviation): re-saved or lightly edited copies.
+Duplicates compare each example's inputs (every input column of a row together) as bytes: the encoded tensors,
+except texts, which are compared as written (spaces and case aside; see `_text_ids`), since different
+sentences share token ids once rare words become <unk>. A fast vectorised hash puts rows into buckets and only
+rows that share a bucket are compared byte for byte, so the counts are exact, for 70,000 MNIST images in about
+half a second. Near-duplicates of images are held-out images that are shifted, cropped, brightened or re-encoded
+copies of a training image (`near_duplicates.py`, a few seconds more on MNIST: bench/near_duplicates.py); for
+other inputs they are rows equal after rounding the normalised inputs to 0.1 (a tenth of a standard deviation).
+Target leakage: input columns that give an output away on their own (`target_relations.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import numpy as np
 import torch
 
 from deepscope.data.prepare import PreparedData
+from deepscope.diagnose.near_duplicates import canonical_views, has_detail, near_copies
+from deepscope.diagnose.target_relations import Target, leaking_columns
 
 EXAMPLES_KEPT = 5  # row indices kept as evidence
 NEAR_DECIMALS = 1  # near-duplicates: equal after rounding the encoded (normalised) inputs to this
@@ -26,26 +32,47 @@ LABELLED = ("category", "binary")
 
 def profile_data(data: PreparedData) -> dict[str, Any]:
     """Sizes, class counts per split, exact and near duplicates (within train and across splits), conflicting
-    labels, missing values and constant columns of the training split: plain JSON for `Record.data`."""
-    inputs = list(data.inputs)
-    exact = _group_ids({split: _row_bytes(t.tensors, inputs) for split, t in data.splits.items()})
-    near = _group_ids({split: _row_bytes(t.tensors, inputs, near=True) for split, t in data.splits.items()})
+    labels, missing values, constant columns and target leakage of the training split: plain JSON for
+    `Record.data`."""
+    texts = _text_ids(data)
+    exact = _group_ids({split: _row_bytes(data, split, texts) for split in data.splits})
+    near = _group_ids({split: _row_bytes(data, split, texts, near=True) for split in data.splits})
     return {
         "sizes": data.sizes(),
         "classes": _classes(data),
-        "duplicates": {**_duplicates(exact, data), **_near_duplicates(near)},
+        "duplicates": {**_duplicates(exact, data), **_near_duplicates(near, exact, data)},
         "missing": _missing(data),
         "constant": _constant(data),
+        "target_leakage": _target_leakage(data, texts),
+        "skipped": list(data.raw.skipped),  # what the source left out while reading, and why (every one)
     }
 
 
 # --- identical rows ---------------------------------------------------------------------------------------------
-def _row_bytes(tensors: dict[str, torch.Tensor], columns: list[str], near: bool = False) -> np.ndarray:
-    """(N, W) uint8: each row's encoded input columns side by side, W a multiple of 8 (whole 64-bit words)."""
-    n = len(tensors[columns[0]]) if columns else 0
+def _text_ids(data: PreparedData) -> dict[str, dict[str, np.ndarray]]:
+    """Per text input, an int64 id per row of every split, equal when the raw texts are equal once runs of
+    white space are one space and case is ignored ("A  fine film" = "a fine film")."""
+    texts = {}
+    for column in (c for c, feature in data.inputs.items() if feature.type == "text"):
+        raw = {split: data.raw.splits[split][column] for split in data.splits}
+        normalised = [" ".join(str(v).split()).casefold() if not _absent(v) else "\0" for r in raw.values() for v in r]
+        _, ids = np.unique(np.asarray(normalised, dtype=str), return_inverse=True)
+        bounds = np.cumsum([0] + [len(r) for r in raw.values()])
+        texts[column] = {split: ids.reshape(-1)[a:b].astype(np.int64) for split, a, b in zip(raw, bounds, bounds[1:])}
+    return texts
+
+
+def _row_bytes(data: PreparedData, split: str, texts: dict[str, dict[str, np.ndarray]],
+               near: bool = False) -> np.ndarray:
+    """(N, W) uint8: each row's input columns side by side (encoded, texts as `_text_ids`), W a multiple of 8
+    (whole 64-bit words). `near`: numbers rounded, and images left out (`_near_duplicates` compares them)."""
+    tensors, n = data.splits[split].tensors, len(data.splits[split])
     parts = []
-    for column in columns:
-        values = tensors[column].detach().cpu().reshape(n, -1)
+    for column in data.inputs:
+        if near and column in _viewed_images(data):
+            continue
+        values = torch.from_numpy(texts[column][split]) if column in texts else tensors[column].detach().cpu()
+        values = values.reshape(n, -1)
         if near and values.is_floating_point():
             # one byte a value, which also folds -0.0 into 0 (normalised inputs lie well inside +-12.7)
             values = (values * 10**NEAR_DECIMALS).round_().clamp_(-128, 127).to(torch.int8)
@@ -113,14 +140,80 @@ def _conflicting_rows(train_ids: np.ndarray, data: PreparedData) -> np.ndarray:
     return np.flatnonzero(np.isin(train_ids, groups[labels_per_group > 1]))
 
 
-def _near_duplicates(ids: dict[str, np.ndarray]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for split in ("val", "test"):
-        if "train" in ids and split in ids:
-            shared = np.flatnonzero(np.isin(ids[split], ids["train"]))
+def _near_duplicates(near: dict[str, np.ndarray], exact: dict[str, np.ndarray], data: PreparedData) -> dict[str, Any]:
+    """Held-out rows that nearly copy a training row (`near_train_{split}`), exact copies included; for images
+    also how many are edited copies (not exact ones), with examples, their training sources and cosines."""
+    held_out = [split for split in ("val", "test") if split in near and "train" in near]
+    images = _viewed_images(data)
+    if not images:
+        result: dict[str, Any] = {}
+        for split in held_out:
+            shared = np.flatnonzero(np.isin(near[split], near["train"]))
             result[f"near_train_{split}"] = len(shared)
             result[f"near_train_{split}_examples"] = shared[:EXAMPLES_KEPT].tolist()
+        return result
+    result = {"near_method": "image_views"}
+    for split, (source, cosine) in zip(held_out, _image_sources(data, images, held_out, near)):
+        copies = np.flatnonzero(source >= 0)
+        edited = copies[~np.isin(exact[split][copies], exact["train"])]
+        result[f"near_train_{split}"] = len(copies)
+        result[f"near_train_{split}_edited"] = len(edited)
+        result[f"near_train_{split}_examples"] = edited[:EXAMPLES_KEPT].tolist()  # rows of `split`
+        result[f"near_train_{split}_sources"] = source[edited[:EXAMPLES_KEPT]].tolist()  # their training rows
+        result[f"near_train_{split}_cosine"] = [round(float(c), 4) for c in cosine[edited[:EXAMPLES_KEPT]]]
     return result
+
+
+def _viewed_images(data: PreparedData) -> list[str]:
+    """The image inputs whose near-copies are found by their views (large enough to tell copies apart)."""
+    return [column for column, feature in data.inputs.items() if feature.kind == "image" and has_detail(feature.shape)]
+
+
+def _image_sources(data: PreparedData, images: list[str], held_out: list[str],
+                   near: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per held-out split, each row's training source (-1 for none) and the cosine of their first image: a
+    row is a near copy when every image input copies the same training row and the other inputs are nearly
+    equal. The held-out splits are matched together, so the training signatures are computed once."""
+    if not held_out:
+        return []
+    sizes = [len(data.splits[split]) for split in held_out]
+    source, cosine = None, None
+    for column in images:
+        train = canonical_views(data.splits["train"].tensors[column])
+        queries = torch.cat([canonical_views(data.splits[split].tensors[column]) for split in held_out])
+        found, similarity = near_copies(train, queries)
+        source, cosine = (found, similarity) if source is None else (np.where(found == source, source, -1), cosine)
+    rest = np.concatenate([near[split] for split in held_out])  # the other inputs, rounded
+    source[(source >= 0) & (rest != near["train"][np.maximum(source, 0)])] = -1
+    bounds = np.cumsum([0] + sizes)
+    return [(source[a:b], cosine[a:b]) for a, b in zip(bounds, bounds[1:])]
+
+
+# --- target leakage ---------------------------------------------------------------------------------------------
+def _target_leakage(data: PreparedData, texts: dict[str, dict[str, np.ndarray]]) -> list[dict[str, Any]]:
+    """Input columns that give an output away in the training split (`target_relations.leaking_columns`), each
+    with the other inputs and their types (for the advice to keep only those)."""
+    train = data.splits.get("train")
+    if train is None or not len(train):
+        return []
+    inputs = {}
+    for column, feature in data.inputs.items():
+        if column in texts:
+            inputs[column] = texts[column]["train"]
+        elif feature.kind == "tabular" and train.tensors[column][0].numel() == 1:
+            values = train.tensors[column].detach().cpu().reshape(-1)
+            inputs[column] = values.double().numpy() if values.is_floating_point() else values.long().numpy()
+    targets: dict[str, Target] = {}
+    for name, feature in data.outputs.items():
+        values = train.tensors[name].detach().cpu()
+        if feature.type in LABELLED and values.dim() == 1:
+            targets[name] = ("class", values.long().numpy())
+        elif feature.type == "number" and values.reshape(len(values), -1).shape[1] == 1:
+            targets[name] = ("number", values.double().reshape(-1).numpy())
+    found = leaking_columns(inputs, targets)
+    for relation in found:
+        relation["other_inputs"] = {c: f.type for c, f in data.inputs.items() if c not in {r["column"] for r in found}}
+    return found
 
 
 # --- classes, missing values, constant columns ------------------------------------------------------------------

@@ -21,6 +21,8 @@ from deepscope.metrics import Metric
 from deepscope.models.encoders import DEFAULT_ENCODER, ENCODERS, PER_INPUT_KINDS
 from deepscope.models.heads import HEADS
 from deepscope.models.layers.activations import activation
+from deepscope.models.layers.by_name import ModulesByName
+from deepscope.models.layers.init import initialise
 from deepscope.models.layers.window_level import WindowLevel
 
 Batch = dict[str, torch.Tensor]
@@ -53,10 +55,10 @@ class DeepscopeModel(nn.Module):
     def __init__(self, encoders: dict[str, nn.Module], groups: dict[str, list[str]], combiner: Combiner,
                  heads: dict[str, nn.Module], level: WindowLevel | None = None):
         super().__init__()
-        self.encoders = nn.ModuleDict(encoders)
+        self.encoders = ModulesByName(encoders)  # keyed by column names, which may hold "." (pm2.5)
         self.groups = groups  # encoder name -> the input columns it reads
         self.combiner = combiner
-        self.heads = nn.ModuleDict(heads)
+        self.heads = ModulesByName(heads)
         self.level = level  # forecasting relative to each window's last value
 
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
@@ -104,6 +106,7 @@ def build_model(config: dict[str, Any], inputs: dict[str, dict[str, Any]],
         dropout=combiner_config.get("dropout", 0.0),
         activation_name=combiner_config.get("activation", "relu"),
     )
+    initialise(combiner, config.get("init"), where="model.init")
     heads = {}
     for name, description in outputs.items():
         head = HEADS.get(description["type"], where=f"data.outputs.{name}.type")
@@ -136,15 +139,33 @@ def _encoder(key: str, names: list[str], inputs: dict[str, dict[str, Any]], conf
     if config.get("layers") is not None:
         if len(_group_inputs(inputs)) > 1:
             raise ConfigError("model.layers: a layer list reads one input; with several, use model.encoders")
-        return ENCODERS.get("layers")(descriptions, layers=config["layers"])
+        return ENCODERS.get("layers")(descriptions, layers=config["layers"], init=config.get("init"))
+    spec, where = _encoder_spec(key, names, inputs, config)
+    encoder = ENCODERS.get(spec["name"], where=f"{where}.name")
+    options = {k: v for k, v in spec.items() if k != "name"}
+    if config.get("init") is not None:  # model.init is every encoder's default; an encoder's own init wins
+        options.setdefault("init", config["init"])
+    return encoder(descriptions, where=where, **options)
+
+
+def resolved_encoders(config: dict[str, Any], inputs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The encoder each input group gets, `{group: {name: ..., options...}}` (group: an image, sequence or audio
+    input's name, or `tabular`), with defaults filled in; {} for a layer list. What a saved config writes down."""
+    if config.get("layers") is not None:
+        return {}
+    return {key: _encoder_spec(key, names, inputs, config)[0] for key, names in _group_inputs(inputs).items()}
+
+
+def _encoder_spec(key: str, names: list[str], inputs: dict[str, dict[str, Any]],
+                  config: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The spec (with its registered name) of group `key`'s encoder, and the config path it comes from."""
     spec, where = (config.get("encoders") or {}).get(key), f"model.encoders.{key}"
     if spec is None:
         spec, where = config.get("encoder") or {}, "model.encoder"
-    kind = descriptions[0]["kind"]
+    kind = inputs[names[0]]["kind"]
     name = spec.get("name") or DEFAULT_ENCODER[kind]
-    encoder = ENCODERS.get(name, where=f"{where}.name")
-    if kind not in encoder.accepts and where == "model.encoder" and len(_group_inputs(inputs)) > 1:
+    shared = where == "model.encoder" and len(_group_inputs(inputs)) > 1
+    if shared and kind not in ENCODERS.get(name, where=f"{where}.name").accepts:
         # one `encoder:` for a model with image and table inputs applies where it can; the rest get defaults
-        spec, encoder = {}, ENCODERS.get(DEFAULT_ENCODER[kind])
-    options = {k: v for k, v in spec.items() if k != "name"}
-    return encoder(descriptions, where=where, **options)
+        return {"name": DEFAULT_ENCODER[kind]}, where
+    return {**spec, "name": name}, where

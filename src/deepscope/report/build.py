@@ -17,7 +17,7 @@ import torch
 from deepscope import __version__
 from deepscope.errors import UserError
 from deepscope.io import write_text
-from deepscope.report import curves, diagnostics, evaluation, examples, model, run_details, summary
+from deepscope.report import curves, data, diagnostics, evaluation, examples, model, run_details, summary
 from deepscope.report.context import ReportContext
 from deepscope.report.html import body, escape, note, page, section
 from deepscope.track.resolve import run_folder
@@ -25,6 +25,7 @@ from deepscope.track.resolve import run_folder
 log = logging.getLogger("deepscope")
 
 SECTIONS: list[tuple[str, str, Callable[[ReportContext], str]]] = [
+    ("data", "Data", data.render),
     ("model", "Model", model.render),
     ("training", "Training curves", curves.render),
     ("diagnostics", "Diagnostics", diagnostics.render),

@@ -17,6 +17,7 @@ from torch.nn.utils.rnn import PackedSequence
 from torch.utils.flop_counter import FlopCounterMode
 
 from deepscope.formats import count_in_words
+from deepscope.models.layers.by_name import readable_path
 from deepscope.report.context import ReportContext
 from deepscope.report.html import cards, note, paragraph, table
 
@@ -52,7 +53,7 @@ def render(context: ReportContext) -> str:
                            "multiply-adds of matrix products and convolutions twice; other operations are not counted.",
                            "muted"))
     shown = rows[:MAX_ROWS]
-    body = [[r.name, r.kind, r.shape, r.parameters, r.flops] for r in shown]
+    body = [[readable_path(r.name), r.kind, r.shape, r.parameters, r.flops] for r in shown]
     if len(rows) > MAX_ROWS:
         rest = rows[MAX_ROWS:]
         body.append([f"... {len(rest)} more layers", "", "", sum(r.parameters for r in rest),

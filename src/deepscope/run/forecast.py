@@ -139,11 +139,14 @@ def forecast_table(evaluation: dict[str, Any], split: str = "test", model_name: 
 
 
 # --- forecasting from raw input ---------------------------------------------------------------------------------
-def forecast_from_csv(run: str | Path, path: str | Path) -> list[dict[str, Any]]:
+def forecast_from_csv(run: str | Path, path: str | Path, *,
+                      reading: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The next `horizon` steps after the CSV's last row: its last `lookback` rows are the window.
 
-    The CSV has the run's time column and value columns (more rows and other columns are fine). Returns one
-    row per future step: {time column: "1961-01", target: value in the data's own units}.
+    The CSV has the run's time column(s) and value columns (more rows and other columns are fine); its gaps are
+    filled as in training (`data.series.fill`); `reading` says how to read the file (`load_csv`'s header,
+    columns, encoding, delimiter). Returns one row per future step: {time column: "1961-01", target: value in the
+    data's own units}, with the time under `time` when training read it from several columns.
 
     Example:
         >>> forecast_from_csv("runs/airline-passengers-...", "airline-passengers.csv")[:2]   # doctest: +SKIP
@@ -155,7 +158,8 @@ def forecast_from_csv(run: str | Path, path: str | Path) -> list[dict[str, Any]]
         raise DataError(f"{run}: not a forecasting run (its inputs are {list(predictor.inputs)}); give a run "
                         "trained with data.series")
     o = history.options
-    series = read_series(path, time=o.time, values=list(o.values), target=o.target)
+    series = read_series(path, time=o.time, values=list(o.values), target=o.target, categorical=list(o.categorical),
+                         fill=o.fill, **(reading or {}))  # read as training read its file (predict's table_reading)
     if len(series) < o.lookback:
         raise DataError(f"{path}: {len(series)} rows, and this model reads the last {o.lookback} (its lookback); "
                         f"give at least {o.lookback} rows")
@@ -163,4 +167,5 @@ def forecast_from_csv(run: str | Path, path: str | Path) -> list[dict[str, Any]]
     values = predictor.predict({HISTORY: [series.tail(o.lookback)]})[0][target]  # horizon floats
     step = series.step if len(series) > 1 else step_from_state(history.fitted["step"])
     times = future_times(series, len(values), step)
-    return [{o.time: format_time(t), target: float(v)} for t, v in zip(times, values)]
+    time = o.time if isinstance(o.time, str) else "time"  # a time read from its parts' columns is one column here
+    return [{time: format_time(t), target: float(v)} for t, v in zip(times, values)]

@@ -32,6 +32,7 @@ from deepscope.metrics import direction, metric_key
 from deepscope.report.plots import plot_learning_curve
 from deepscope.run.recipe import output_path, trainer_for
 from deepscope.run.train import model_for
+from deepscope.training.length import TrainingLength, training_length
 
 
 def check_fractions(fractions: Iterable[float]) -> tuple[float, ...]:
@@ -62,7 +63,7 @@ def learning_curve(config: str | Path | Mapping[str, Any] | Config, overrides: A
     points = []
     for fraction in fractions:
         n = max(1, round(fraction * len(order)))
-        epochs = _epochs_for(config, n, len(order)) if match_steps else config.train.epochs
+        epochs = _epochs_for(config, n, len(order)) if match_steps else _length(config, n).epochs
         points.append({"size": n, "epochs": epochs,
                        **_train_and_score(config, data, data.splits["train"].subset(order[:n]), epochs, split, metric)})
         if progress:
@@ -95,8 +96,14 @@ def _train_and_score(config: Config, data: PreparedData, train: Any, epochs: int
 
 def _epochs_for(config: Config, n: int, n_full: int) -> int:
     """Epochs that give `n` examples as many optimizer steps as the configured epochs give the full data."""
-    batch = config.train.batch_size
-    return max(1, round(config.train.epochs * -(-n_full // batch) / -(-n // batch)))
+    full = _length(config, n_full)
+    batch = full.batch_size
+    return max(1, round(full.epochs * -(-n_full // batch) / -(-n // batch)))
+
+
+def _length(config: Config, n: int) -> TrainingLength:
+    """The config's epochs and batch size for `n` training examples (auto ones chosen for `n`)."""
+    return training_length(n, epochs=config.train.epochs, batch_size=config.train.batch_size)
 
 
 def _curve(points: list[dict], fractions: tuple[float, ...], metric: str, higher_is_better: bool,

@@ -11,12 +11,15 @@ import io
 from pathlib import Path
 from typing import Any
 
+from deepscope.config.loading import load_config
+from deepscope.data.sources import TABLE_OPTIONS
 from deepscope.data.sources.csv_table import load_csv
 from deepscope.data.suffixes import AUDIO_SUFFIXES, IMAGE_SUFFIXES, TABLE_SUFFIXES
 from deepscope.errors import DataError
 from deepscope.io import write_text
 from deepscope.models.predictor import Predictor
 from deepscope.run.forecast import forecast_from_csv
+from deepscope.track.rundir import RunDir
 
 FILE_KINDS = {"image": IMAGE_SUFFIXES, "audio": AUDIO_SUFFIXES}
 
@@ -60,12 +63,40 @@ def predict_path(run: str | Path, source: str | Path) -> tuple[list[dict[str, An
 
 
 def _predict_table(predictor: Predictor, run: str | Path, path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    reading = table_reading(run)
     if any(f.type == "timeseries" for f in predictor.inputs.values()):  # the CSV's last rows are the lookback window
-        rows = forecast_from_csv(run, path)
+        rows = forecast_from_csv(run, path, reading=reading)
         return rows, [f"step {i + 1}" for i in range(len(rows))]
-    columns = load_csv(path).splits["train"]
+    columns = _read_table(path, reading, outputs=list(predictor.outputs))
     n = len(next(iter(columns.values())))
     return predictor.predict(columns), [f"row {i + 1}" for i in range(n)]
+
+
+def table_reading(run: str | Path) -> dict[str, Any]:
+    """How the run read its table (`data.delimiter`, `header`, `columns`, `encoding` of its config.yaml), so that a
+    file shaped like the training file is read the same way; {} for a model folder without its config."""
+    config = RunDir(Path(run)).config
+    if not config.is_file():
+        return {}
+    data = load_config(config).data
+    return {key: getattr(data, key) for key in TABLE_OPTIONS if getattr(data, key) is not None}
+
+
+def _read_table(path: Path, reading: dict[str, Any], *, outputs: list[str]) -> dict[str, Any]:
+    """The file's columns by name. A run that named its columns (`data.columns`, as for a file without a header
+    row) names this file's columns the same way: all of them, or all but the outputs (a file to predict has no
+    target column)."""
+    names = reading.get("columns")
+    table = load_csv(path, **{**reading, "columns": None}).splits["train"]
+    if not names:
+        return table
+    inputs_only = [name for name in names if name not in outputs]
+    for chosen in (names, inputs_only):
+        if len(chosen) == len(table):
+            return dict(zip(chosen, table.values()))
+    raise DataError(f"{path}: {len(table)} columns, but this run's data.columns names {len(names)} "
+                    f"({len(inputs_only)} without the outputs {', '.join(outputs)}): give a file with the columns "
+                    f"{', '.join(inputs_only)} in that order")
 
 
 def _text_input(predictor: Predictor) -> str | None:

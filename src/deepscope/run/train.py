@@ -3,6 +3,7 @@
     run = deepscope.train("examples/mnist.yaml", overrides={"train.epochs": 2})
     run.metrics["test"]["accuracy"], run.dir, run.diagnosis
     run = deepscope.train(resume="runs/mnist-20261123-214500")      # continue a killed run
+    run = deepscope.train("data.csv", target="price")                # no config: everything inferred
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from deepscope.models.predictor import Predictor
 from deepscope.models.saving import save_model
 from deepscope.report import write_report
 from deepscope.run.forecast import evaluate_run as evaluate_forecast_run
+from deepscope.run.from_data import config_or_data
 from deepscope.run.recipe import trainer_for
+from deepscope.run.resolved import resolved_config
 from deepscope.track.rundir import RunDir, write_environment
 from deepscope.training.callbacks import StoreLogger
 from deepscope.training.trainer import Trainer, seed_everything
@@ -54,22 +57,25 @@ def train(
     config: str | Path | Mapping[str, Any] | Config | None = None,
     overrides: Iterable[str] | Mapping[str, Any] | None = None,
     *,
+    target: str | None = None,
     resume: str | Path | None = None,
     progress: bool = True,
 ) -> Run:
     """Train from a config (path, dict or Config) or resume the run directory `resume` from its last checkpoint.
 
     Args:
-        config: the config; with `resume`, None (the run's own config.yaml is used).
+        config: the config; or data with no config (a CSV/TSV table, an .npz file, a folder of class
+            sub-folders, a builtin dataset's name), everything inferred (`deepscope.run.from_data`); with
+            `resume`, None (the run's own config.yaml is used).
         overrides: dotted keys and values on top (`{"train.epochs": 2}` or `["train.epochs=2"]`).
+        target: with data and no config, the column to predict (a table needs it).
         resume: a run directory to continue on the same trajectory.
         progress: show progress and live diagnostics on the console.
     """
-    run_dir, config = _resolve_run(config, overrides, resume)
+    run_dir, config = _resolve_run(config_or_data(config, target), overrides, resume)
     data = prepare_data(config.data)
+    config = resolved_config(config, data)  # what inference chose, written down: config.yaml trains it again
     model = model_for(config, data)
-    for line in data.raw.skipped:
-        log.warning("skipped %s", line)
     log.info("%s", describe(config, data, model))
     if run_dir is None:
         run_dir = RunDir.create(config.run.root, config.run.name or _default_name(config))
@@ -136,7 +142,8 @@ def describe(config: Config, data: PreparedData, model: DeepscopeModel) -> str:
 def _resolve_run(config: Any, overrides: Any, resume: str | Path | None) -> tuple[RunDir | None, Config]:
     if resume is None:
         if config is None:
-            raise UserError("give a config file to train, or --resume RUN_DIR to continue a run")
+            raise UserError("give a config file or data to train on (deepscope train data.csv --target COLUMN), "
+                            "or --resume RUN_DIR to continue a run")
         return None, load_config(config, overrides)
     run_dir = RunDir(Path(resume))
     if not run_dir.config.exists():

@@ -8,7 +8,10 @@ a few. The rule, in order:
    score, so it is never a headline, and that table of names stays the one place that says so;
 3. test before val before the rest (what a run achieved, then how its training ended);
 4. within a split, the names each task is judged by first (accuracy, loss, ...), then the keys most runs
-   have, then by name, so the order is the same at every listing.
+   have, then by name, so the order is the same at every listing;
+5. every listed run keeps the score it is judged by (its first score in that order that is not a loss: accuracy
+   for a classifier, MAE for a forecast, whose loss is on scaled values), so a table that mixes tasks still shows
+   each task's headline, even when most runs do not have it.
 """
 
 from __future__ import annotations
@@ -44,7 +47,17 @@ def headline_columns(rows: Iterable[Mapping[str, Any]], first: Iterable[str] = (
     asked = [key for key in dict.fromkeys(first) if key in counts]
     scores = [key for key in counts if key not in asked and direction(key) is not None]
     scores.sort(key=lambda key: (split_rank(key), headline_rank(key), -counts[key], key))
-    return asked + scores[:max(METRIC_COLUMNS - len(asked), 0)]
+    room = max(METRIC_COLUMNS - len(asked), 0)
+    judged_by = [key for key in dict.fromkeys(_judged_by(row, scores) for row in rows) if key is not None]
+    kept = set(judged_by[:room])
+    kept |= set([key for key in scores if key not in kept][:room - len(kept)])
+    return asked + [key for key in scores if key in kept]
+
+
+def _judged_by(row: Mapping[str, Any], scores: list[str]) -> str | None:
+    """The first of `scores` (in table order) that the row has and that is not a loss."""
+    metrics = row.get("metrics") or {}
+    return next((key for key in scores if key in metrics and not key.endswith("loss")), None)
 
 
 def split_rank(key: str) -> int:

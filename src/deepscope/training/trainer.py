@@ -14,6 +14,7 @@ empty `train:` section does, and `Trainer.from_config(config.train)` as that sec
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import random
 import time
@@ -34,11 +35,13 @@ from deepscope.metrics import metric_key
 from deepscope.training.callbacks.base import Callback, CallbackList
 from deepscope.training.checkpoint import has_tensors, load_checkpoint, save_checkpoint
 from deepscope.training.distributed import SingleDevice, Strategy, resolve_device
+from deepscope.training.length import training_length
 from deepscope.training.monitor import default_monitor, mode_of
 from deepscope.training.optim import build_optimizer, build_schedule
 from deepscope.training.precision import get_precision
 from deepscope.training.task import task_for
 
+log = logging.getLogger("deepscope")
 Batch = dict[str, torch.Tensor]
 DEFAULTS = TrainConfig()  # the one place the training recipe's defaults are written
 
@@ -65,8 +68,10 @@ class Trainer:
     with a `loss`.
 
     Args:
-        epochs: passes over the training data.
-        batch_size: examples per optimizer step; `eval_batch_size` for evaluation (default max(batch_size, 512)).
+        epochs: passes over the training data; None (default): chosen from the training set's size in `fit`,
+            enough for at least 1,000 optimizer steps (`deepscope.training.length`).
+        batch_size: examples per optimizer step; None (default): 128, less for tiny data; `eval_batch_size` for
+            evaluation (default max(batch_size, 512)).
         optimizer: a name (adam, adamw, sgd, rmsprop) or a dict with `name` and its options (`momentum`, ...).
         lr, weight_decay: the optimizer's peak learning rate and weight decay (a dict's own values win).
         schedule: a name (onecycle, cosine, step, plateau, constant) or a dict with `name` and options; None for
@@ -95,8 +100,8 @@ class Trainer:
     def __init__(
         self,
         *,
-        epochs: int = DEFAULTS.epochs,
-        batch_size: int = DEFAULTS.batch_size,
+        epochs: int | None = DEFAULTS.epochs,
+        batch_size: int | None = DEFAULTS.batch_size,
         eval_batch_size: int | None = DEFAULTS.eval_batch_size,
         optimizer: str | Mapping[str, Any] = DEFAULTS.optimizer.name,
         lr: float = DEFAULTS.optimizer.lr,
@@ -113,8 +118,9 @@ class Trainer:
         log_every: int = DEFAULTS.log_every,
         strategy: Strategy | None = None,
     ):
+        self.epochs_spec, self.batch_size_spec = epochs, batch_size  # None: chosen from the data in fit
         self.epochs, self.batch_size = epochs, batch_size
-        self.eval_batch_size = eval_batch_size or max(batch_size, 512)
+        self.eval_batch_size = eval_batch_size or max(batch_size or 0, 512)
         self.optimizer_spec = {"name": optimizer} if isinstance(optimizer, str) else dict(optimizer)
         self.optimizer_spec.setdefault("lr", lr)
         self.optimizer_spec.setdefault("weight_decay", weight_decay)
@@ -174,6 +180,10 @@ class Trainer:
         self._seed_everything()
         self.task = task_for(model, self.loss_spec)
         self.train_data, self.val_data = as_data(train_data, self.device), as_data(val_data, self.device)
+        length = training_length(len(self.train_data), epochs=self.epochs_spec, batch_size=self.batch_size_spec)
+        if length.note:
+            log.info("%s", length.note)
+        self.epochs, self.batch_size = length.epochs, length.batch_size
         self.grad_clip = resolve_grad_clip(self.grad_clip_spec, model)
         self.model = self.eval_model = model = self.strategy.setup(model)  # a callback may swap eval_model
         self.monitor = default_monitor(self.monitor_spec, has_validation=self.val_data is not None)

@@ -6,7 +6,8 @@
     GET  /static/dashboard.js, /static/dashboard.css    the pages' script and stylesheet (package data)
     GET  /api/runs?where=..&sort=..&descending=true&limit=N     rows as the store gives them, after bringing
                                          the store up to date with the run folders; with "columns" (the metric
-                                         columns of a runs table) and "directions" ({metric: "min"|"max"|null})
+                                         columns of a runs table), "directions" ({metric: "min"|"max"|null})
+                                         and "total" (the runs under the root, before `where` and `limit`)
     GET  /api/runs/{name}                one row, with its metric names
     GET  /api/runs/{name}/metrics        {"run", "metrics": [names]}
     GET  /api/runs/{name}/metrics/{metric}   {"run", "metric", "direction", "points": [[step, value], ...]}
@@ -104,7 +105,9 @@ def create_app(root: str | Path, allowed_hosts: list[str] | None = None) -> Fast
                   limit: int | None = Query(default=None, ge=1)) -> dict:
         source.sync()
         rows = source.runs(where=where, sort=sort, descending=descending, limit=limit)
-        return {"root": str(source.root), "count": len(rows), "runs": rows,
+        total = len(source.runs(where=[], sort=None, descending=True, limit=None)) if where or limit else len(rows)
+        # "total": the page says "14 of 22 runs" after a filter, not "14 of 14"
+        return {"root": str(source.root), "count": len(rows), "total": total, "runs": rows,
                 "columns": columns_for(rows, sort=sort, where=where), "directions": directions(rows)}
 
     @app.get("/api/runs/{name}")

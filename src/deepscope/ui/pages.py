@@ -48,6 +48,8 @@ def runs_page(root: Path) -> str:
     <input type="search" id="filter" placeholder="filter: words, or test.accuracy&gt;0.9 status=finished"
            aria-label="filter runs" autocomplete="off">
     <span class="spacer"></span><span id="count" class="muted small"></span>
+    <details id="columns" class="menu"><summary title="choose the settings shown as columns">columns
+      <span id="column-count" class="muted small"></span></summary><div id="column-list"></div></details>
     <button id="refresh" title="read the run folders again: new runs, more epochs">Refresh</button>
   </div>
   <div id="error" class="error" hidden></div>

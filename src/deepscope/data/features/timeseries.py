@@ -1,12 +1,15 @@
 """Windows of a numeric series as a model input: (N, lookback, C) floats, scaled with training-period statistics.
 
-The channels are the value columns, each scaled on its own (statistics of the training period only), then
-the calendar covariates as sin/cos pairs (month, day of year, ...), which need no fitting.
+The channels are, in this order: the number columns, each scaled on its own (statistics of the training period
+only); one 0/1 channel per category of each categorical column (the categories of the training period, sorted;
+a category never seen there is all zeros, like an unknown category of a table); then the calendar covariates as
+sin/cos pairs (month, day of year, ...), which need no fitting.
 
     feature = TimeseriesFeature("history", {"time": "Month", "values": ["Passengers"], "target": "Passengers",
                                             "lookback": 24, "scale": "log", "covariates": ["month"]})
     feature.fit(train_windows)            # SeriesWindows of the training period
     feature.encode(test_windows).shape    # (N, 24, 3): passengers, sin(month), cos(month)
+    # categorical: ["cbwd"] adds cbwd=NE, cbwd=NW, cbwd=SE, cbwd=cv after the number channels
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 import torch
 from pydantic import Field
 
+from deepscope.config.schema import FillMethod
 from deepscope.data.features.base import FEATURES, Feature, FeatureOptions
 from deepscope.data.timeseries import Series, calendar_covariates
 from deepscope.data.windows import SeriesWindows, sliding
@@ -24,6 +28,7 @@ from deepscope.errors import DataError
 
 Scale = Literal["standard", "minmax", "log", "none"]
 Covariate = Literal["month", "day_of_year", "day_of_week", "hour"]
+MAX_CATEGORIES = 100  # one-hot channels per categorical column; more is an identifier, not a category
 
 
 def fit_scaling(values: np.ndarray, method: str, where: str) -> dict[str, Any]:
@@ -58,9 +63,11 @@ def apply_scaling(values: np.ndarray, scaling: dict[str, Any], where: str) -> np
 
 
 class TimeseriesOptions(FeatureOptions):
-    time: str
-    values: list[str]
+    time: str | list[str]  # the column, or its parts' columns (data.series.time)
+    values: list[str]  # the number columns
     target: str
+    categorical: list[str] = Field(default_factory=list)
+    fill: FillMethod | dict[str, FillMethod] | None = None  # so that prediction fills a CSV's gaps as training did
     lookback: int = Field(24, ge=1)
     scale: Scale = "standard"
     relative: bool = False  # the model sees the window minus its last value (models/layers/window_level.py)
@@ -81,9 +88,12 @@ class TimeseriesFeature(Feature):
 
     def _fit(self, windows: SeriesWindows) -> dict[str, Any]:
         series = _series(windows)
+        self._check_columns(series)
         o = self.options
         scaling = [fit_scaling(series.column(c), o.scale, self._where(c)) for c in o.values]
-        names = list(o.values) + [f"{c}_{f}" for c in o.covariates for f in ("sin", "cos")]
+        vocabularies = {c: self._vocabulary(series, c) for c in o.categorical}
+        names = (list(o.values) + [f"{c}={v}" for c, vocabulary in vocabularies.items() for v in vocabulary]
+                 + [f"{c}_{f}" for c in o.covariates for f in ("sin", "cos")])
         step = series.step if len(series) > 1 else None
         return {
             "channels": len(names),
@@ -91,17 +101,34 @@ class TimeseriesFeature(Feature):
             "channel_names": names,
             "target_channel": o.values.index(o.target),
             "scaling": scaling,
+            "vocabularies": vocabularies,
             "step": _step_state(step),
         }
 
+    def _check_columns(self, series: Series) -> None:
+        o = self.options
+        missing = [c for c in o.values if c not in series.columns]
+        missing += [c for c in o.categorical if c not in series.categories]
+        if missing:
+            raise DataError(f"{series.source}: no column(s) {missing}; this model reads {o.values + o.categorical}"
+                            + (f" (categorical: {o.categorical})" if o.categorical else ""))
+
+    def _vocabulary(self, series: Series, column: str) -> list[str]:
+        vocabulary = sorted({str(v) for v in series.categories[column]})
+        if len(vocabulary) > MAX_CATEGORIES:
+            raise DataError(f"{self._where(column)}: {len(vocabulary)} different values in the training period, "
+                            f"more than {MAX_CATEGORIES} one-hot channels; this is not a category (an id or a "
+                            "free text?): remove it from data.series.categorical and data.series.values")
+        return vocabulary
+
     def steps(self, series: Series) -> np.ndarray:
         """(n, C) float32: every step of the series encoded (scaled values, then covariates)."""
-        missing = [c for c in self.options.values if c not in series.columns]
-        if missing:
-            raise DataError(f"{series.source}: no column(s) {missing}; this model reads {self.options.values}")
+        self._check_columns(series)
         scaled = [apply_scaling(series.column(c), s, self._where(c))
                   for c, s in zip(self.options.values, self.fitted["scaling"])]
-        parts = [np.stack(scaled, axis=1), calendar_covariates(series.times, list(self.options.covariates))]
+        one_hot = [one_hot_channels(series.categories[c], vocabulary)
+                   for c, vocabulary in self.fitted.get("vocabularies", {}).items()]
+        parts = [np.stack(scaled, axis=1), *one_hot, calendar_covariates(series.times, list(self.options.covariates))]
         return np.concatenate(parts, axis=1).astype(np.float32)
 
     def encode(self, windows: SeriesWindows | Series | list[Series]) -> torch.Tensor:
@@ -121,6 +148,19 @@ class TimeseriesFeature(Feature):
 
     def _where(self, column: str) -> str:
         return f"data.series ({column})"
+
+
+def one_hot_channels(labels: np.ndarray, vocabulary: list[str]) -> np.ndarray:
+    """(n,) categories -> (n, len(vocabulary)) 0/1; a category outside the vocabulary is all zeros.
+
+    >>> one_hot_channels(np.array(["NW", "cv", "SW"], dtype=object), ["NW", "cv"])
+    array([[1., 0.],
+           [0., 1.],
+           [0., 0.]])
+    """
+    index = {label: i for i, label in enumerate(vocabulary)}
+    codes = np.array([index.get(str(label), -1) for label in labels], dtype=np.int64)
+    return (codes[:, None] == np.arange(len(vocabulary))[None, :]).astype(np.float64)
 
 
 def _series(windows: Any) -> Series:

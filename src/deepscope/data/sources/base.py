@@ -19,8 +19,9 @@ class RawData:
     for a missing value.
 
     `inputs` / `outputs` suggest feature types for the columns (column -> type name, e.g. {"image": "image"})
-    where the source knows them; the user's config overrides them. `skipped` lists what was left out and why
-    (for example a corrupt image), so it can be reported.
+    where the source knows them; the user's config overrides them. `skipped` lists every input left out and
+    why, as "<path>: <reason>" or "<path>, line N: <reason>" (a corrupt image, a line not valid in the file's
+    encoding), so that diagnosis.json and the report can show it; `split_skipped` reads an entry back.
     """
 
     splits: dict[str, dict[str, np.ndarray]]
@@ -36,3 +37,9 @@ class RawData:
     def size(self, split: str) -> int:
         columns = self.splits.get(split, {})
         return len(next(iter(columns.values()))) if columns else 0
+
+
+def split_skipped(entry: str) -> tuple[str, str]:
+    """(where, reason) of a `RawData.skipped` entry: ("a/neg.txt, line 12", "not valid utf-8 text (...)")."""
+    where, sep, reason = entry.partition(": ")
+    return (where, reason) if sep else ("", entry)

@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import csv
+import io
+import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,10 @@ from typing import Any
 import numpy as np
 
 from deepscope.data.sources.base import RawData
-from deepscope.errors import DataError
+from deepscope.data.sources.encoding import decode_text, report_decoding
+from deepscope.errors import ConfigError, DataError
+
+log = logging.getLogger("deepscope")
 
 # Spellings of "no value" in the wild (after stripping spaces). Case matters only where the world agrees on it.
 MISSING = frozenset({"", "NA", "N/A", "nan", "NaN", "null", "None", "?"})
@@ -25,45 +30,56 @@ MAX_CATEGORY_NUMBERS = 10  # integer columns with at most this many distinct val
 TEXT_MIN_WORDS = 4  # string columns of mostly distinct values this many words long on average are free text
 
 
-def load_csv(path: str | Path, *, delimiter: str | None = None, quoting: bool | None = None) -> RawData:
-    """Read a delimited text table with a header row into one "train" split of text columns.
+def load_csv(path: str | Path, *, delimiter: str | None = None, quoting: bool | None = None,
+             header: bool | None = None, columns: list[str] | None = None, encoding: str | None = None) -> RawData:
+    """Read a delimited text table into one "train" split of text columns.
 
     Args:
-        path: a .csv, .tsv or .txt file (UTF-8; a byte-order mark is fine).
+        path: a .csv, .tsv or .txt file.
         delimiter: the field separator; default: tab for .tsv, comma for .csv, and for other names the most
-            frequent of `, TAB ; |` in the header line.
+            frequent of `, TAB ; |` in the first line.
         quoting: whether `"` quotes fields (RFC 4180). Default: yes, except in tab-separated files whose
             fields are not wrapped in quotes in the first lines: there `"` is plain text (IANA TSV, GLUE).
+        header: whether the first line names the columns. None (the default): it does, and a warning says so
+            when some of its names are numbers (the first line is then often data, as in UCI files).
+        columns: the columns' names, in order: for a file without a header row, or instead of the header's.
+            Without a header and without `columns`, the columns are named column_1, column_2, ...
+        encoding: the file's text encoding (`cp1252`, `latin-1`, `utf-8`, ...); lines not valid in it are left
+            out and listed in `RawData.skipped`. None: UTF-8, and any line that is not UTF-8 read as Windows-1252
+            (see data/sources/encoding.py); a byte-order mark is fine.
 
     Returns:
         RawData whose columns are object arrays of `str` (stripped), with `None` for missing values
         ("", NA, N/A, nan, NaN, null, None, ?). Blank lines are ignored.
 
     Raises:
-        DataError: the file is missing, empty, not UTF-8, has a blank or repeated column name, or a row with
-            a different number of fields than the header (the message gives the line number).
+        DataError: the file is missing or empty, has a blank or repeated column name, or a row with a different
+            number of fields than there are columns (the message gives the line number).
+        ConfigError: an unknown encoding, or `columns` with a blank or repeated name.
 
     Example:
         >>> Path("t.csv").write_text("x,y\\n1,a\\nNA,b\\n")  # doctest: +SKIP
         >>> load_csv("t.csv").splits["train"]["x"]           # doctest: +SKIP
         array(['1', None], dtype=object)
+        >>> load_csv("adult.data", header=False, columns=["age", "workclass", ...])  # doctest: +SKIP
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            header_line = handle.readline()
-            handle.seek(0)
-            delimiter = delimiter or _delimiter_for(path, header_line)
-            quoting = _quotes_fields(handle, delimiter) if quoting is None else quoting
-            handle.seek(0)
-            style = csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE
-            header, rows = _read_rows(path, csv.reader(handle, delimiter=delimiter, quoting=style))
-    except UnicodeDecodeError as error:
-        raise DataError(f"{path}: not UTF-8 text ({error}); save the file as UTF-8") from error
-    columns = {name: _column([row[i] for row in rows]) for i, name in enumerate(header)}
-    return RawData({"train": columns}, description=f"table {path.name} ({len(rows)} rows)")
+    decoded = decode_text(path.read_bytes(), encoding, str(path))
+    skipped: list[str] = []
+    report_decoding(path, decoded, skipped)
+    handle = io.StringIO(decoded.text, newline="")
+    first_line = handle.readline()
+    handle.seek(0)
+    delimiter = delimiter or _delimiter_for(path, first_line)
+    quoting = _quotes_fields(handle, delimiter) if quoting is None else quoting
+    handle.seek(0)
+    style = csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE
+    reader = csv.reader(handle, delimiter=delimiter, quoting=style)
+    names, rows = _read_rows(path, reader, header=header, columns=columns)
+    table = {name: _column([row[i] for row in rows]) for i, name in enumerate(names)}
+    return RawData({"train": table}, skipped=skipped, description=f"table {path.name} ({len(rows)} rows)")
 
 
 def _delimiter_for(path: Path, header_line: str) -> str:
@@ -82,37 +98,77 @@ def _quotes_fields(handle: Any, delimiter: str, lines: int = 200) -> bool:
     return any(len(f) >= 2 and f[0] == f[-1] == '"' for f in fields)
 
 
-def _read_rows(path: Path, reader: Any) -> tuple[list[str], list[list[str]]]:
-    """The header and the data rows, each row checked to have one field per column."""
+def _read_rows(path: Path, reader: Any, *, header: bool | None,
+               columns: list[str] | None) -> tuple[list[str], list[list[str]]]:
+    """The column names and the data rows, each row checked to have one field per column."""
     try:
-        header = next((row for row in reader if row), None)
-        if header is None:
-            raise DataError(f"{path}: the file is empty; it needs a header row naming the columns")
-        header = _check_header(path, header)
-        rows = []
+        first = next((row for row in reader if row), None)
+        if first is None:
+            raise DataError(f"{path}: the file is empty; it needs a header row naming the columns, or rows and "
+                            "data.header: false")
+        names = _column_names(path, first, header, columns)
+        rows = [] if header is not False else [first]
+        if rows and len(first) != len(names):
+            raise DataError(_field_count(path, reader.line_num, first, names, header))
         for row in reader:
             if not row:
                 continue  # csv gives [] for a blank line
-            if len(row) != len(header):
-                raise DataError(
-                    f"{path}, line {reader.line_num}: {len(row)} fields, but the header has {len(header)} "
-                    f"({', '.join(header)}). Quote values that contain the delimiter, or fill in the missing field."
-                )
+            if len(row) != len(names):
+                raise DataError(_field_count(path, reader.line_num, row, names, header))
             rows.append(row)
     except csv.Error as error:
         raise DataError(f"{path}, line {reader.line_num}: {error}") from error
     if not rows:
-        raise DataError(f"{path}: there is a header but no data rows")
-    return header, rows
+        raise DataError(f"{path}: there is a header but no data rows; if the one line is data, say "
+                        "data.header: false")
+    return names, rows
 
 
-def _check_header(path: Path, header: list[str]) -> list[str]:
-    names = [name.strip() for name in header]
+def _column_names(path: Path, first: list[str], header: bool | None, columns: list[str] | None) -> list[str]:
+    """The names from `columns`, else from the header row, else column_1, column_2, ..."""
+    if header is not False:
+        found = _check_header(path, first, explicit=header is not None or columns is not None)
+        if columns is not None and len(columns) != len(found):
+            raise DataError(f"data.columns: names {len(columns)} columns, but the header of {path} has "
+                            f"{len(found)} ({', '.join(found)})")
+    if columns is not None:
+        return _check_names(columns)
+    if header is False:
+        return [f"column_{number}" for number in range(1, len(first) + 1)]
+    return found
+
+
+def _check_names(columns: list[str]) -> list[str]:
+    names = [str(name).strip() for name in columns]
     for number, name in enumerate(names, start=1):
         if not name:
-            raise DataError(f"{path}, line 1: column {number} has no name; give every column a name")
+            raise ConfigError(f"data.columns: name {number} is blank; give every column a name")
         if names.count(name) > 1:
-            raise DataError(f"{path}, line 1: the column name {name!r} appears twice; column names must differ")
+            raise ConfigError(f"data.columns: the name {name!r} appears twice; column names must differ")
+    return names
+
+
+def _field_count(path: Path, line: int, row: list[str], names: list[str], header: bool | None) -> str:
+    where = "the header has" if header is not False else "there are"
+    return (f"{path}, line {line}: {len(row)} fields, but {where} {len(names)} columns ({', '.join(names)}). "
+            "Quote values that contain the delimiter, or fill in the missing field.")
+
+
+def _check_header(path: Path, header: list[str], *, explicit: bool) -> list[str]:
+    names = [name.strip() for name in header]
+    numbers = [name for name in names if _as_float(name) is not None]
+    looks_like_data = (f"the first line looks like data, not names ({', '.join(names[:4])}, ...): if the file has "
+                       "no header row, say data.header: false and name the columns in data.columns: [...]")
+    for number, name in enumerate(names, start=1):
+        if not name:
+            raise DataError(f"{path}, line 1: column {number} has no name; give every column a name"
+                            + (f"; {looks_like_data}" if numbers else ""))
+        if names.count(name) > 1:
+            raise DataError(f"{path}, line 1: the column name {name!r} appears twice; column names must differ"
+                            + (f"; {looks_like_data}" if numbers else ""))
+    if numbers and not explicit:  # real headers rarely hold numbers; UCI files have no header at all
+        log.warning("%s: %d of the header's %d names are numbers (%s): %s; if they are names, say data.header: "
+                    "true", path, len(numbers), len(names), ", ".join(numbers[:4]), looks_like_data)
     return names
 
 

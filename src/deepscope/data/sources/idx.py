@@ -65,6 +65,16 @@ def read_idx(path: str | Path) -> np.ndarray:
     return values.astype(dtype.newbyteorder("="))
 
 
+def is_idx_name(name: str) -> bool:
+    """Whether a file name is an IDX file's: `train-images-idx3-ubyte[.gz]`, `t10k-labels.idx1-ubyte`, `x.idx`.
+
+    >>> is_idx_name("t10k-labels-idx1-ubyte.gz"), is_idx_name("labels.csv")
+    (True, False)
+    """
+    name = name.lower().removesuffix(".gz")
+    return name.endswith((".idx", "-ubyte", ".ubyte")) or "-idx" in name or ".idx" in name
+
+
 def _read_bytes(path: Path) -> bytes:
     try:
         with open(path, "rb") as handle:

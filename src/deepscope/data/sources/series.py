@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from deepscope.data.sources import TABLE_OPTIONS
 from deepscope.data.timeseries import format_time, read_series
 from deepscope.data.windows import SeriesWindows, split_periods
 from deepscope.errors import ConfigError
@@ -21,7 +22,8 @@ def load_series_splits(config: Any) -> tuple[Any, dict[str, Any], dict[str, Any]
 
     s = config.series
     _check_series_config(config)
-    series = read_series(config.source, time=s.time, values=s.values, target=s.target, delimiter=config.delimiter)
+    series = read_series(config.source, time=s.time, values=s.values, target=s.target, categorical=s.categorical,
+                         fill=s.fill, **{key: getattr(config, key) for key in TABLE_OPTIONS})
     target = s.target or series.columns[0]
     periods = split_periods(len(series), lookback=s.lookback, horizon=s.horizon, holdout=s.holdout, val=s.val)
     splits = {}
@@ -30,6 +32,7 @@ def load_series_splits(config: Any) -> tuple[Any, dict[str, Any], dict[str, Any]
                                            stride=s.stride if split == "train" else 1)
         splits[split] = {HISTORY: windows, target: windows}
     history = TimeseriesFeature(HISTORY, {"time": s.time, "values": series.columns, "target": target,
+                                          "categorical": list(series.categories), "fill": s.fill,
                                           "lookback": s.lookback, "scale": s.scale, "covariates": s.covariates,
                                           "relative": s.relative},
                                 where="data.series")

@@ -12,18 +12,23 @@ Either layout may sit under train/ and test/ (and optionally val/) folders. The 
 name without the suffix (`pos.txt` -> "pos"), or the suffix for `.pos` / `.neg` files (`rt-polarity.neg` ->
 "neg"). A folder named `unsup` (IMDB's unlabelled reviews) is not a class and is left out.
 
-A file that is not UTF-8, cannot be read, or is empty does not stop training on thousands of good ones: it
-is skipped, logged as a warning, and listed in `RawData.skipped` as "<path>: <reason>". In a line file only
-the lines that are not UTF-8 are skipped; blank lines are ignored.
+Encodings (data/sources/encoding.py): by default a file or line that is not UTF-8 is read as Windows-1252, and
+one console line counts them. With `encoding` given, a file (or, in a line file, a line) that is not valid in it
+is left out. A file that cannot be read or is empty does not stop training on thousands of good ones either:
+what is left out is listed in `RawData.skipped` as "<path>: <reason>" (or "<path>, line N: <reason>") and
+counted in one console line per kind of problem, not one line per file; blank lines are ignored.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from deepscope.data.sources.base import SPLITS, RawData
+from deepscope.data.sources.encoding import LINES_NAMED, decode_text, report_decoding
 from deepscope.data.sources.image_folder import _skip, _split_folders, _sub_folders
 from deepscope.data.suffixes import TEXT_SUFFIXES
 from deepscope.errors import DataError
@@ -37,14 +42,26 @@ LAYOUT = (
 )
 
 Examples = list[tuple[str, str]]  # (label, text)
+log = logging.getLogger("deepscope")
 
 
-def load_text_folder(path: str | Path) -> RawData:
+@dataclass
+class _Reading:
+    """How the files are read, and what reading them found, for the summary lines at the end."""
+
+    encoding: str | None
+    skipped: list[str] = field(default_factory=list)
+    legacy_files: list[Path] = field(default_factory=list)  # example files read as Windows-1252
+    bad_files: list[Path] = field(default_factory=list)  # example files not valid in `encoding`: left out
+
+
+def load_text_folder(path: str | Path, *, encoding: str | None = None) -> RawData:
     """Read every text under `path`, labelled by its class folder or its file name.
 
     Args:
         path: the folder (see the layouts above). Files with suffixes other than .txt, .text, .pos and .neg,
             and hidden files, are ignored.
+        encoding: the files' text encoding (`cp1252`, `latin-1`, ...); None: UTF-8, else Windows-1252.
 
     Returns:
         RawData with columns `text` and `label` (object arrays of `str`), suggested inputs {"text": "text"}
@@ -62,12 +79,14 @@ def load_text_folder(path: str | Path) -> RawData:
     if not path.is_dir():
         what = "is a file, not a folder" if path.exists() else "no such folder"
         raise DataError(f"{path}: {what}; {LAYOUT.format(path=path)}")
-    skipped: list[str] = []
+    reading = _Reading(encoding)
+    skipped = reading.skipped
     splits = {}
     for split, folder in _split_folders(path).items():
-        examples = _read_split(folder, path, skipped)
+        examples = _read_split(folder, path, reading)
         if examples:
             splits[split] = _to_columns(examples)
+    _summarise(path, reading)
     if "train" not in splits:
         reasons = "; ".join(skipped[:3]) or "no text files"
         raise DataError(f"{path}: no readable training texts ({reasons}). {LAYOUT.format(path=path)}")
@@ -79,64 +98,81 @@ def load_text_folder(path: str | Path) -> RawData:
     )
 
 
-def _read_split(folder: Path, root: Path, skipped: list[str]) -> Examples:
+def _read_split(folder: Path, root: Path, reading: _Reading) -> Examples:
     """Class sub-folders of files if there are any, else the folder's text files read line by line."""
     classes = []
     for sub_folder in _sub_folders(folder):
         if sub_folder.name.lower() in UNLABELLED_FOLDERS:
-            _skip(skipped, sub_folder, "unlabelled examples (a folder of this name is not a class)")
+            _skip(reading.skipped, sub_folder, "unlabelled examples (a folder of this name is not a class)")
         else:
             classes.append(sub_folder)
     if classes:
-        return [example for c in classes for example in _read_class_folder(c, skipped)]
+        return [example for c in classes for example in _read_class_folder(c, reading)]
     files = _text_files(folder, recursive=False)
     if not files:
         raise DataError(f"{folder}: no class sub-folders and no text files; {LAYOUT.format(path=root)}")
-    return [example for file in files for example in _read_line_file(file, skipped)]
+    return [example for file in files for example in _read_line_file(file, reading)]
 
 
-def _read_class_folder(folder: Path, skipped: list[str]) -> Examples:
+def _read_class_folder(folder: Path, reading: _Reading) -> Examples:
     """One example per file below `folder`, labelled with the folder's name."""
     files = _text_files(folder, recursive=True)
     if not files:
-        _skip(skipped, folder, f"no text files ({', '.join(sorted(TEXT_SUFFIXES))}) in this class folder")
+        _skip(reading.skipped, folder, f"no text files ({', '.join(sorted(TEXT_SUFFIXES))}) in this class folder")
     examples = []
     for file in files:
         try:
-            text = file.read_text(encoding="utf-8-sig").strip()  # -sig: a byte-order mark is not text
-        except UnicodeDecodeError as error:
-            _skip(skipped, file, f"not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8")
-            continue
+            decoded = decode_text(file.read_bytes(), reading.encoding, str(file))
         except OSError as error:
-            _skip(skipped, file, f"cannot be read ({error.strerror or error})")
+            _skip(reading.skipped, file, f"cannot be read ({error.strerror or error})")
             continue
+        except DataError as error:  # UTF-16 that is not: one bad file among thousands
+            reading.bad_files.append(file)
+            reading.skipped.append(str(error))  # "<file>: not valid utf-16 text (...)"
+            continue
+        if decoded.bad_lines:  # with data.encoding given: the example is damaged, not just one of many lines
+            reading.bad_files.append(file)
+            number, reason = decoded.bad_lines[0]
+            reading.skipped.append(f"{file}, line {number}: {reason}")
+            continue
+        if decoded.fallback_lines:
+            reading.legacy_files.append(file)
+        text = decoded.text.strip()
         if not text:
-            _skip(skipped, file, "empty file")
+            _skip(reading.skipped, file, "empty file")
             continue
         examples.append((folder.name, text))
     return examples
 
 
-def _read_line_file(file: Path, skipped: list[str]) -> Examples:
+def _read_line_file(file: Path, reading: _Reading) -> Examples:
     """One example per non-blank line, labelled with the file's name (or its .pos / .neg suffix)."""
     label = file.suffix.lower()[1:] if file.suffix.lower() in LABEL_SUFFIXES else file.stem
     try:
-        lines = file.read_bytes().splitlines()
+        decoded = decode_text(file.read_bytes(), reading.encoding, str(file))
     except OSError as error:
-        _skip(skipped, file, f"cannot be read ({error.strerror or error})")
+        _skip(reading.skipped, file, f"cannot be read ({error.strerror or error})")
         return []
-    examples = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            text = line.decode("utf-8-sig").strip()
-        except UnicodeDecodeError as error:
-            _skip(skipped, file, f"line {number} is not UTF-8 text ({error.reason} at byte {error.start})")
-            continue
-        if text:
-            examples.append((label, text))
+    except DataError as error:
+        _skip(reading.skipped, file, str(error).removeprefix(f"{file}: "))
+        return []
+    report_decoding(file, decoded, reading.skipped)  # one line per file: its count and first line numbers
+    examples = [(label, text) for line in decoded.lines() if (text := line.strip())]
     if not examples:
-        _skip(skipped, file, "no readable lines")
+        _skip(reading.skipped, file, "no readable lines")
     return examples
+
+
+def _summarise(root: Path, reading: _Reading) -> None:
+    """One console line for the example files read as Windows-1252, one for those left out."""
+    for files, what in ((reading.legacy_files, "not UTF-8, read as Windows-1252 (cp1252); if accented letters "
+                                               "look wrong, give the files' encoding as data.encoding"),
+                        (reading.bad_files, f"not valid {reading.encoding} text, left out (each is listed in the "
+                                            "run's diagnosis.json and report)")):
+        if files:
+            named = ", ".join(str(f.relative_to(root)) for f in files[:LINES_NAMED])
+            log.warning("%s: %s of the text files %s: %s%s", root, f"{len(files):,}", what, named,
+                        ", ..." if len(files) > LINES_NAMED else "")
 
 
 def _text_files(folder: Path, *, recursive: bool) -> list[Path]:

@@ -7,7 +7,7 @@ import math
 from deepscope.diagnose.detectors import DETECTORS
 from deepscope.diagnose.finding import Finding
 from deepscope.diagnose.record import Record
-from deepscope.diagnose.series import initial_loss
+from deepscope.diagnose.series import initial_loss, lower_rate
 from deepscope.formats import message_number
 
 BLOW_UP = 5.0  # a loss this many times the initial one is not noise
@@ -15,8 +15,9 @@ BLOW_UP = 5.0  # a loss this many times the initial one is not noise
 
 @DETECTORS.register("divergence")
 def divergence(record: Record) -> list[Finding]:
-    lr = record.task.get("lr")
-    advice = [f"lower the learning rate about 10x (train.optimizer.lr={message_number(lr / 10)})" if lr else
+    lr, lower = record.task.get("lr"), lower_rate(record)
+    advice = [f"lower the learning rate from {message_number(lr)} to about {message_number(lower)} "
+              f"(train.optimizer.lr={message_number(lower)})" if lr and lower else
               "lower the learning rate about 10x", "clip gradients: train.grad_clip: 1.0",
               "normalise the inputs, or add batch normalisation", "find a safe rate with `deepscope lr-find CONFIG`"]
     if record.nonfinite:

@@ -35,9 +35,10 @@ def exploding_gradients(record: Record) -> list[Finding]:
                "bounded, so this is shown for information." if clipped else ""),
             {"initial_grad_norm": initial, "peak_grad_norm": peak, "step": step, "growth": peak / initial,
              "grad_norms": [float(f"{n:.3g}") for _, n in norms[:20]]}, advice, step=step)]
-    rms = layer_medians(healthy_samples(record), "grad_rms")
+    medians = layer_medians(healthy_samples(record), "grad_rms")
+    names, _ = record.depth_path(list(medians))  # input side first, along the path the forward pass takes
+    rms = {name: medians[name] for name in names}
     if len(rms) >= 3:
-        names = list(rms)
         first, last = rms[names[0]], rms[names[-1]]
         if last > 0 and first / last >= DEPTH_GROWTH:
             return [Finding(

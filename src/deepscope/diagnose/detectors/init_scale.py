@@ -33,8 +33,9 @@ def init_scale(record: Record) -> list[Finding]:
             f"(a 'gain' of about 0.6-1.4). Outside {low}-{high}, signals shrink or grow layer after layer, which "
             "leads to vanishing or exploding gradients.",
             {"gain_by_layer": off, "healthy_gain": "0.6-1.4"},
-            ["use the default initialisation, or nn.init.kaiming_normal_ for ReLU layers and "
-             "nn.init.xavier_uniform_ for tanh/sigmoid layers"], layer=next(iter(off))))
+            ["in the config, model.init: kaiming for ReLU layers or xavier for tanh/sigmoid layers (or remove "
+             "init for PyTorch's default); in Python, nn.init.kaiming_normal_ or nn.init.xavier_uniform_"],
+            layer=next(iter(off))))
     if biased:
         findings.append(Finding(
             "bias_init", "warning",

@@ -1,8 +1,10 @@
 """The same examples in training and in validation/test data (an optimistic score), duplicates within the
 training data, and identical inputs with different labels.
 
-Judged on the exact-duplicate counts of the data profile (`record.data["duplicates"]`); near-duplicates are
-given as evidence only, since coarse rounding also merges genuinely different rows of low-dimensional tables.
+Judged on the exact-duplicate counts of the data profile (`record.data["duplicates"]`), and for images on the
+edited copies it found (shifted, cropped, brightened or re-encoded training images, `near_duplicates.py`). Other
+near-duplicates are given as evidence only, since coarse rounding also merges genuinely different rows of
+low-dimensional tables.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from deepscope.diagnose.finding import Finding
 from deepscope.diagnose.record import Record
 
 ERROR_SHARE = 0.05  # more than this share of a held-out split copied from training: its score is not to be trusted
+# edited image copies: clean MNIST has 0.5 % look-alikes flagged (bench/near_duplicates.py), so only a share
+# well above that is reported
+NEAR_COPY_SHARE = 0.02
 
 
 @DETECTORS.register("leakage")
@@ -22,6 +27,7 @@ def leakage(record: Record) -> list[Finding]:
     if not duplicates:
         return []
     findings = [f for split in ("test", "val") if (f := _leaked(duplicates, sizes, split))]
+    findings += [f for split in ("test", "val") if (f := _edited_copies(duplicates, sizes, split))]
     if duplicates.get("within_train"):
         findings.append(_repeated(duplicates, sizes))
     if duplicates.get("conflicting_labels"):
@@ -46,6 +52,28 @@ def _leaked(duplicates: dict[str, Any], sizes: dict[str, int], split: str) -> Fi
          "example_rows": duplicates.get(f"train_{split}_examples", [])},
         ["remove duplicate rows before splitting (the split then cannot put copies on both sides)",
          "split by group (patient, speaker, session) so related examples stay on one side",
+         f"until then, read the {name} score as optimistic"], layer=split)
+
+
+def _edited_copies(duplicates: dict[str, Any], sizes: dict[str, int], split: str) -> Finding | None:
+    n, size = duplicates.get(f"near_train_{split}_edited", 0), sizes.get(split, 0)
+    if not size or n / size <= NEAR_COPY_SHARE:
+        return None
+    share = n / size
+    name = "test" if split == "test" else "validation"
+    examples = list(zip(duplicates.get(f"near_train_{split}_examples", []),
+                        duplicates.get(f"near_train_{split}_sources", [])))
+    return Finding(
+        "near_duplicates", "error" if share > ERROR_SHARE else "warning",
+        f"Leakage: {n} of {size} {name} images ({share:.0%}) are edited copies of training images",
+        f"These {name} images are training images shifted, cropped, brightened or re-saved, so the model has "
+        f"in effect seen them, and its {name} score overstates how it will do on new images. Such copies "
+        "usually come from augmenting (or collecting the same picture twice) before splitting.",
+        {f"near_train_{split}_edited": n, f"{split}_size": size, "share": round(share, 4),
+         "example_pairs": [{split: row, "train": source} for row, source in examples],
+         "cosine": duplicates.get(f"near_train_{split}_cosine", [])},
+        ["split the original images first and augment only the training split",
+         f"remove the copies from the {name} data (the example rows are listed), or split by the original image",
          f"until then, read the {name} score as optimistic"], layer=split)
 
 

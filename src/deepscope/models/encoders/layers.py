@@ -26,8 +26,17 @@ class LayerListEncoder(Encoder):
         self.image = images[0]["name"] if images else None
         self.table = None if images else TabularInput(inputs)
         shape = tuple(images[0]["shape"]) if images else (self.table.width,)
-        self.layers, (self.output_size,) = build_layer_list(self.options.layers, shape, where=where)
+        self.layers, (self.output_size,) = build_layer_list(self.options.layers, shape, where=where,
+                                                            init=self.options.init, init_where=_init_place(where))
+
+    def initialise(self) -> None:
+        """Done layer by layer in `build_layer_list`, where a layer's own `init` can override the list's."""
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         x = batch[self.image] if self.image else self.table(batch)
         return self.layers(x)
+
+
+def _init_place(where: str) -> str:
+    # the beginner's form writes `model: {layers: [...], init: xavier}`: the list's init sits beside it
+    return "model.init" if where == "model.layers" else f"{where}.init"

@@ -4,6 +4,9 @@
 
 The input layer's size comes from the data and the output layer from the target, so the list holds only the
 hidden layers. `dense` after a convolution flattens first, as in Keras' Sequential models.
+
+How weights start (`models/layers/init.py`): `init` for the whole list (`model.init`), or per layer in its
+settings, which wins: `dense: {units: 64, init: {name: normal, std: 1.0}}`, `conv2d: {filters: 8, init: kaiming}`.
 """
 
 from __future__ import annotations
@@ -17,15 +20,17 @@ from torch import nn
 from deepscope.config.registry import Registry
 from deepscope.errors import ConfigError
 from deepscope.models.layers.activations import ACTIVATIONS
+from deepscope.models.layers.init import initialise
 
 Shape = tuple[int, ...]  # per example: (C, H, W) or (D,)
 LayerBuilder = Callable[[Shape, Any, str], tuple[list[nn.Module], Shape]]
 LAYERS: Registry[LayerBuilder] = Registry("layer")
 
 
-def build_layer_list(spec: list[Any], input_shape: Shape, *,
-                     where: str = "model.layers") -> tuple[nn.Sequential, Shape]:
-    """nn.Sequential for the list, and the per-example output shape (flattened to (D,) at the end)."""
+def build_layer_list(spec: list[Any], input_shape: Shape, *, where: str = "model.layers",
+                     init: Any = None, init_where: str = "model.init") -> tuple[nn.Sequential, Shape]:
+    """nn.Sequential for the list, and the per-example output shape (flattened to (D,) at the end). `init` is how
+    every layer's weights start, unless the layer's own `init` setting says otherwise."""
     modules: list[nn.Module] = []
     shape = tuple(input_shape)
     for i, item in enumerate(spec):
@@ -34,7 +39,9 @@ def build_layer_list(spec: list[Any], input_shape: Shape, *,
         if name in ACTIVATIONS:
             modules.append(ACTIVATIONS.get(name)())
             continue
+        own_init = arg.pop("init", None) if isinstance(arg, dict) else None
         new, shape = LAYERS.get(name, where=f"{where}[{i}]")(shape, arg, place)
+        _initialise(new, own_init, init, place, init_where)
         modules.extend(new)
     if len(shape) > 1:
         modules.append(nn.Flatten())
@@ -42,11 +49,21 @@ def build_layer_list(spec: list[Any], input_shape: Shape, *,
     return nn.Sequential(*modules), shape
 
 
+def _initialise(modules: list[nn.Module], own: Any, default: Any, place: str, default_where: str) -> None:
+    layer = nn.Sequential(*modules)
+    if own is None:
+        initialise(layer, default, where=default_where)
+    elif not initialise(layer, own, where=f"{place}.init") and own != "default":
+        raise ConfigError(f"{place}.init: this layer has no weights to initialise; give init to a dense or conv2d "
+                          "layer")
+
+
 def _parse(item: Any, where: str) -> tuple[str, Any]:
     if isinstance(item, str):
         return item, None
     if isinstance(item, dict) and len(item) == 1:
-        return next(iter(item.items()))
+        name, arg = next(iter(item.items()))
+        return name, dict(arg) if isinstance(arg, dict) else arg  # a copy: the init setting is taken out of it
     raise ConfigError(f"{where}: write a layer as a name (relu) or one key with its settings (dense: 128), "
                       f"got {item!r}")
 

@@ -9,8 +9,11 @@
 "use strict";
 const COLORS = ["#2f5fd0", "#d0542f", "#1d9a5b", "#8e44ad", "#c99a00", "#0097a7", "#c2185b", "#5d6d7e",
                 "#7cb342", "#6d4c41"];
-const state = {runs: [], columns: [], directions: {}, sortKey: "started", sortDesc: true, selected: [], metric: null,
-               names: {}, series: {}, where: "", text: []};
+const state = {runs: [], total: 0, columns: [], metricKeys: [], directions: {}, sortKey: "started", sortDesc: true,
+               selected: [], metric: null, names: {}, series: {}, where: "", text: [], params: null};
+// settings shown as columns until the reader picks others: the ones that differ most telling first; the rest
+// are one click away in the "columns" menu, so the table fits a laptop's width
+const DEFAULT_PARAM_COLUMNS = 3;
 
 function $(id) { return document.getElementById(id); }
 function esc(text) {
@@ -55,32 +58,62 @@ function apiRun(name) { return "/api/runs/" + encodeURIComponent(name); }
 /* ---- the runs table ---- */
 
 function chooseColumns(metrics, runs) {
-  // the metric columns are the server's choice (`metrics`), then the settings that tell the runs apart
+  // the metric columns are the server's choice (`metrics`), then the settings that tell the runs apart, or the
+  // ones the reader ticked in the "columns" menu
   const columns = metrics.map(key => ({key, label: key, kind: "metric", get: r => (r.metrics || {})[key]}));
-  for (const key of varyingParams(runs).slice(0, 3)) {
-    // "optimizer.lr" says enough in a header; the whole key is in its tooltip
-    columns.push({key: "param:" + key, label: key.split(".").slice(-2).join("."), title: key, kind: "param",
+  for (const key of state.params || varyingParams(runs).slice(0, DEFAULT_PARAM_COLUMNS)) {
+    // a short header (the whole key is in its tooltip)
+    columns.push({key: "param:" + key, label: settingLabel(key), title: key, kind: "param",
                   get: r => (r.params || {})[key]});
   }
   return columns;
 }
-function varyingParams(runs) {
-  // the settings that differ between the listed runs are what tells them apart
-  if (runs.length < 2) return [];
+// the config sections whose keys are column names: a column name may hold dots (pm2.5), so it is never cut
+const KEYED_BY_COLUMN = ["data.inputs.", "data.outputs.", "data.series.fill.", "model.encoders."];
+function settingLabel(key) {
+  // "train.optimizer.lr" -> "optimizer.lr" says enough; "data.outputs.pm2.5.type" -> "pm2.5.type", not "5.type"
+  const section = KEYED_BY_COLUMN.find(prefix => key.startsWith(prefix));
+  return section ? key.slice(section.length) : key.split(".").slice(-2).join(".");
+}
+function paramKeys(runs) {
+  // every setting of the listed runs that is a value (not an empty section such as {}), in reading order:
+  // training settings are what people sweep; then the model's; then the data's
   const keys = new Set();
   for (const run of runs) for (const key of Object.keys(run.params || {})) keys.add(key);
-  const varying = [];
-  for (const key of keys) {
-    if (key.startsWith("run.")) continue;
-    const raw = runs.map(r => (r.params || {})[key] ?? null);
-    if (raw.some(v => v !== null && typeof v === "object")) continue;  // an empty section ({}), not a setting
-    const values = new Set(raw.map(v => JSON.stringify(v)));
-    if (values.size > 1 && [...values].every(v => v.length <= 40)) varying.push(key);
-  }
-  // training settings are what people sweep; then the model's; then the data's
   const section = key => { const i = ["train.", "model.", "data."].findIndex(p => key.startsWith(p)); return i < 0 ? 3 : i; };
-  return varying.sort((a, b) => section(a) - section(b) || a.split(".").length - b.split(".").length ||
-                                a.localeCompare(b));
+  return [...keys].filter(key => !key.startsWith("run.") &&
+                                 !runs.some(r => { const v = (r.params || {})[key]; return v !== null && typeof v === "object"; }))
+    .sort((a, b) => section(a) - section(b) || a.split(".").length - b.split(".").length || a.localeCompare(b));
+}
+function differs(runs, key) {
+  return new Set(runs.map(r => JSON.stringify((r.params || {})[key] ?? null))).size > 1;
+}
+function varyingParams(runs) {
+  // the settings that differ between the listed runs are what tells them apart (short values: a column)
+  if (runs.length < 2) return [];
+  return paramKeys(runs).filter(key => differs(runs, key) &&
+                                       runs.every(r => JSON.stringify((r.params || {})[key] ?? null).length <= 40));
+}
+function renderColumnMenu() {
+  // the settings as tickable columns: those that differ between the listed runs, then those they share
+  const runs = state.runs, shown = new Set(state.columns.filter(c => c.kind === "param").map(c => c.key.slice(6)));
+  const keys = paramKeys(runs), varying = keys.filter(k => differs(runs, k)), same = keys.filter(k => !differs(runs, k));
+  const item = key => {
+    const box = node("input", {type: "checkbox", "data-param": key});
+    box.checked = shown.has(key);
+    box.addEventListener("change", () => {
+      const current = state.columns.filter(c => c.kind === "param").map(c => c.key.slice(6));
+      state.params = box.checked ? current.concat(key) : current.filter(k => k !== key);
+      state.columns = chooseColumns(state.metricKeys, state.runs);
+      renderTable();
+    });
+    const shared = runs.length ? (runs[0].params || {})[key] : undefined;
+    const value = runs.length && !differs(runs, key) ? " = " + (shared === null || shared === undefined ? "none" : fmt(shared)) : "";
+    return node("label", {title: key}, box, " " + key, node("span", {className: "muted"}, value));
+  };
+  const group = (title, list) => list.length ? [node("div", {className: "group"}, title + " (" + list.length + ")"), ...list.map(item)] : [];
+  $("column-list").replaceChildren(...group("differ between these runs", varying), ...group("the same in every run", same));
+  $("column-count").textContent = shown.size + " of " + keys.length + " settings";
 }
 function allColumns() {
   return [{key: "name", label: "run", get: r => r.name},
@@ -115,10 +148,12 @@ function visibleRuns() {
 function renderHead() {
   const row = node("tr", {}, node("th", {className: "check"}, ""));
   for (const column of allColumns()) {
-    const numeric = column.kind === "metric";
-    const th = node("th", {className: "sortable" + (numeric ? " num" : ""), "data-key": column.key,
-                           title: "sort by " + (column.title || column.label)},
-                    column.label, node("span", {className: "arrow"}, column.key === state.sortKey ? (state.sortDesc ? "\u25BC" : "\u25B2") : ""));
+    const numeric = column.kind === "metric", dotted = column.kind === "metric" || column.kind === "param";
+    // a zero-width space after each dot or underscore lets a long key wrap there instead of widening the table
+    const label = dotted ? column.label.replace(/([._])/g, "$1\u200b") : column.label;
+    const th = node("th", {className: "sortable" + (numeric ? " num" : "") + (dotted ? " wrap" : ""),
+                           "data-key": column.key, title: "sort by " + (column.title || column.label)},
+                    label, node("span", {className: "arrow"}, column.key === state.sortKey ? (state.sortDesc ? "\u25BC" : "\u25B2") : ""));
     if (column.key === state.sortKey) th.setAttribute("aria-sort", state.sortDesc ? "descending" : "ascending");
     th.addEventListener("click", () => {
       state.sortDesc = column.key === state.sortKey ? !state.sortDesc : descendingFirst(column);
@@ -167,7 +202,9 @@ function renderTable() {
     const why = state.runs.length ? "no run matches the filter" : "no runs under this root yet: train one with `deepscope train CONFIG`";
     body.append(node("tr", {}, node("td", {colspan: allColumns().length + 1, className: "empty"}, why)));
   }
-  $("count").textContent = runs.length + " of " + state.runs.length + " runs";
+  // of every run under the root: an expression filter (test.accuracy>0.9) is applied by the server
+  $("count").textContent = runs.length + " of " + state.total + " runs";
+  renderColumnMenu();
 }
 
 /* ---- filtering: words match anywhere in a row; expressions (test.accuracy>0.9) go to the store ---- */
@@ -193,8 +230,10 @@ async function loadRuns() {
     const body = await getJSON("/api/runs?" + query);
     showError("");
     state.runs = body.runs;
+    state.total = body.total ?? body.runs.length;
     state.directions = body.directions || {};
-    state.columns = chooseColumns(body.columns || [], body.runs);
+    state.metricKeys = body.columns || [];
+    state.columns = chooseColumns(state.metricKeys, body.runs);
     renderTable();
   } catch (error) {
     showError("filter: " + error.message);
@@ -334,7 +373,7 @@ function settings(name) {
   const compared = state.selected.map(n => state.runs.find(r => r.name === n)).filter(Boolean);
   if (!run) return "";
   return varyingParams(compared).slice(0, 3)
-    .map(key => key.split(".").slice(-2).join(".") + "=" + fmt((run.params || {})[key])).join(" ");
+    .map(key => settingLabel(key) + "=" + fmt((run.params || {})[key])).join(" ");
 }
 function summaryOf(direction, points) {
   // "best" only for a score: the server says which way is better; lr or time have no best
