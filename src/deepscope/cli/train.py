@@ -19,8 +19,7 @@ def train(
     target: str | None = typer.Option(None, "--target", help="training from a table: the column to predict"),
     resume: Path | None = typer.Option(None, "--resume", help="continue this run directory from its last checkpoint"),
 ) -> None:
-    """Train a model from a config or from data; the run directory holds the model, its resolved config.yaml,
-    metrics and checkpoints."""
+    """Train a model from a config or from data; the run holds the model, its resolved config and metrics."""
     import deepscope as ds
 
     if config is not None and "=" in str(config) and not config.exists():
