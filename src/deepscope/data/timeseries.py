@@ -1,7 +1,7 @@
 """Time series from a CSV: a time column (or its parts in several columns) and value columns, read and checked
 (sorted, unique times, numbers or categories, gaps filled as the config says), plus what the calendar says about
 each step (covariates, the default season). Splitting by time and cutting into windows is in
-`deepscope.data.windows`; the fill methods themselves are in `deepscope.data.gaps`.
+`deepscope.data.windows`; filling gaps is in `deepscope.data.gaps`.
 
     series = read_series("airline-passengers.csv", time="Month", values=["Passengers"])
     len(series), series.columns   # 144, ["Passengers"]
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from deepscope.data.gaps import FILLED, forward_fill, interpolate, time_positions
+from deepscope.data.gaps import fill_series
 from deepscope.errors import ConfigError, DataError
 
 log = logging.getLogger("deepscope")
@@ -257,67 +257,6 @@ def _parse_numbers(texts: np.ndarray, series: Series, column: str) -> np.ndarray
                             f"{column} holds categories (a wind direction, a weekday), add it to "
                             "data.series.categorical; else fix the value") from None
     return out
-
-
-# --- gaps -------------------------------------------------------------------------------------------------------
-def fill_series(series: Series, fill: str | dict[str, str] | None) -> Series:
-    """Fill or drop the missing values of every channel as `fill` says; a gap it does not cover is an error
-    naming the first lines. Rows are dropped first, so that interpolation reads only the rows that stay."""
-    missing = {name: ~np.isfinite(series.column(name)) for name in series.columns}
-    missing |= {name: np.array([v is None for v in labels], dtype=bool) for name, labels in series.categories.items()}
-    methods = _fill_methods(series, fill)
-    for name, gaps in missing.items():
-        if gaps.any():
-            _check_fillable(series, name, gaps, methods.get(name))
-            log.info("data.series.fill: %s: %d missing value(s) %s", name, int(gaps.sum()), FILLED[methods[name]])
-    dropped = np.zeros(len(series), dtype=bool)
-    for name, gaps in missing.items():
-        if methods.get(name) == "drop":
-            dropped |= gaps
-    kept, missing = series.rows(~dropped), {name: gaps[~dropped] for name, gaps in missing.items()}
-    values, categories = kept.values.copy(), dict(kept.categories)
-    for name, gaps in missing.items():
-        if not gaps.any():
-            continue
-        if name in categories:
-            categories[name] = forward_fill(categories[name], gaps)
-            continue
-        index = kept.columns.index(name)
-        if methods[name] == "interpolate":
-            values[:, index] = interpolate(values[:, index], gaps, time_positions(kept.times))
-        else:
-            values[:, index] = forward_fill(values[:, index], gaps)
-    return replace(kept, values=values, categories=categories)
-
-
-def _fill_methods(series: Series, fill: str | dict[str, str] | None) -> dict[str, str]:
-    channels = [*series.columns, *series.categories]
-    if fill is None:
-        return {}
-    if isinstance(fill, str):
-        return {name: fill for name in channels}
-    for name in fill:
-        if name not in channels:
-            raise DataError(f"data.series.fill: {name!r} is not a value column of {series.source}; value columns "
-                            f"are: {', '.join(channels)}")
-    return dict(fill)
-
-
-def _check_fillable(series: Series, name: str, gaps: np.ndarray, method: str | None) -> None:
-    rows = np.flatnonzero(gaps)
-    if method is None:
-        shown = ", ".join(series.where(row) for row in rows[:3])
-        more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
-        raise DataError(
-            f"{series.source}: {name} is missing at {shown}{more}; a series needs a value at every step: fill the "
-            f"gaps with data.series.fill: interpolate (or ffill, or drop the rows; per column: "
-            f"{{{name}: interpolate}}), or cut the series before them"
-        )
-    if len(rows) == len(series):
-        raise DataError(f"{series.source}: {name} has no values at all; remove it from data.series.values")
-    if method == "interpolate" and name in series.categories:
-        raise ConfigError(f"data.series.fill: {name} is categorical, and categories cannot be interpolated; give it "
-                          f"ffill or drop: fill: {{{name}: ffill, ...}}")
 
 
 def _warn_on_gaps(series: Series) -> None:
