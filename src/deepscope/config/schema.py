@@ -317,11 +317,23 @@ class RunConfig(Section):
     """
 
     root: str = "runs"
-    name: str | None = None
+    name: str | None = Field(None, description="the run folder under root, a plain name and not a path "
+                                                 "(default: the data's name and the start time)")
     tensorboard: bool = Field(False, description="also write TensorBoard event files to RUN_DIR/tensorboard/")
     report: bool = Field(True, description="write RUN_DIR/report.html at the end of training")
     tags: dict[str, str] = Field(default_factory=dict, description="labels for the run store: runs list --where "
                                                                    "tag:KEY=VALUE")
+
+    @field_validator("name")
+    @classmethod
+    def _one_folder_name(cls, value: str | None) -> str | None:
+        # the name becomes a folder under `root`: a path in it (../x, /tmp/x, a/b) would write the run elsewhere
+        if value is None:
+            return value
+        if not value.strip() or value in {".", ".."} or any(c in value for c in "/\\:\0") or value.startswith("."):
+            raise ValueError(f"{value!r} is not a folder name: give a plain name (letters, digits, - _ and .; not "
+                             "starting with a dot) and put the folder it goes in as run.root")
+        return value
 
 
 class Config(Section):
