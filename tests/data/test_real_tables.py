@@ -95,13 +95,18 @@ def test_wrong_columns_and_numeric_duplicate_names_are_clear_errors(adult, tmp_p
         load_csv(repeated)
 
 
-def test_header_and_columns_travel_from_the_config_and_train_end_to_end(adult, tmp_path):
+def _train_headerless(adult, tmp_path):
+    """A one-epoch run on the headerless Adult file, its columns named in the config."""
     config = {"data": {"source": str(adult), "header": False, "columns": ADULT_COLUMNS,
                        "inputs": {"age": "number", "education": "category", "hours-per-week": "number"},
                        "outputs": {"income": "binary"}, "split": {"val": 0.0, "test": 0.3}},
               "train": {"epochs": 1, "batch_size": 4}, "run": {"root": str(tmp_path / "runs"), "report": False},
               "diagnose": {"enabled": False}}
-    run = ds.train(config, progress=False)
+    return ds.train(config, progress=False)
+
+
+def test_header_and_columns_travel_from_the_config_and_train_end_to_end(adult, tmp_path):
+    run = _train_headerless(adult, tmp_path)
     assert run.data.raw.size("train") + run.data.raw.size("test") == len(ADULT_ROWS)
     reloaded = load_config(run.dir / "config.yaml")
     assert reloaded.data.header is False and reloaded.data.columns == ADULT_COLUMNS
@@ -133,12 +138,7 @@ def test_a_yaml_boolean_where_text_belongs_says_to_quote_it(tmp_path, yaml_text,
 
 
 def test_a_headerless_run_predicts_on_a_headerless_file_read_the_same_way(adult, tmp_path):
-    config = {"data": {"source": str(adult), "header": False, "columns": ADULT_COLUMNS,
-                       "inputs": {"age": "number", "education": "category", "hours-per-week": "number"},
-                       "outputs": {"income": "binary"}, "split": {"val": 0.0, "test": 0.3}},
-              "train": {"epochs": 1, "batch_size": 4}, "run": {"root": str(tmp_path / "runs"), "report": False},
-              "diagnose": {"enabled": False}}
-    run = ds.train(config, progress=False)
+    run = _train_headerless(adult, tmp_path)
     expected = run.predictor().predict({"age": ["39", "50"], "education": ["Bachelors", "Bachelors"],
                                         "hours-per-week": ["40", "13"]})
     with_target = tmp_path / "new.csv"  # as distributed: every column, no header row
