@@ -53,6 +53,10 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 # a valid safetensors file holding no tensor (8-byte header length, then the JSON header "{}"): fake run folders
 EMPTY_SAFETENSORS = (2).to_bytes(8, "little") + b"{}"
+# a model.json holding the keys a model is loaded from (models/saving.py): fake run folders that count as finished
+FAKE_MODEL_SPEC = {"format": 1, "model": {"encoder": "cnn"}, "inputs": {"image": {"type": "image"}},
+                   "outputs": {"label": {"type": "category"}}}
+FAKE_VERSIONS = {"versions": {"deepscope": "0.0.0", "torch": "2"}}  # env.json's versions: what marks a folder a run
 
 
 @pytest.fixture

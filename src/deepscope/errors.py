@@ -16,3 +16,7 @@ class ConfigError(UserError):
 
 class DataError(UserError):
     """A dataset, file, column or value cannot be used."""
+
+
+class DamagedFileError(UserError):
+    """A file deepscope wrote (weights, a checkpoint) is cut short, overwritten or not what it claims to be."""

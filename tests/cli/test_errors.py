@@ -102,3 +102,15 @@ def test_a_bug_keeps_its_traceback(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["deepscope"])
     with pytest.raises(RuntimeError, match="a bug"):
         cli.main()
+
+
+def test_a_device_this_machine_lacks_is_refused_before_a_run_folder_exists(tmp_path, deepscope_in_process):
+    """The device is resolved before the run folder is made: a refused run leaves no half-made folder behind."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    config = write_config(tmp_path, "data: {source: digits}\ntrain: {epochs: 1, device: cuda}\n")
+    result = deepscope_in_process("train", str(config), cwd=tmp_path)
+    assert_user_error(result, "train.device", "no CUDA GPU", "auto or cpu")
+    assert not (tmp_path / "runs").exists()

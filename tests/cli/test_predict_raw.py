@@ -50,3 +50,19 @@ def test_a_text_of_characters_never_seen_in_training_is_a_clear_error(text_run, 
     result = deepscope_in_process("predict", str(text_run), "日本語")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "none of the characters of '日本語' occurs in the training texts" in result.stderr
+
+
+def test_a_paragraph_longer_than_a_file_name_is_text(text_run, deepscope_in_process):
+    paragraph = " ".join(["a gripping , funny film , wonderfully told"] * 40)  # 1.7 KB: no file name is that long
+    result = deepscope_in_process("predict", str(text_run), paragraph)
+    assert result.returncode == 0, result.stderr
+    assert "'sentiment': 'pos'" in result.stdout
+    assert len(result.stdout.splitlines()[0]) < 120  # the console shows its start; predictions.csv keeps it whole
+    assert paragraph in (text_run / "predictions.csv").read_text()
+
+
+def test_an_empty_argument_to_a_text_model_says_the_text_is_empty(text_run, deepscope_in_process):
+    result = deepscope_in_process("predict", str(text_run), "")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "the text is empty" in result.stderr and "'review'" in result.stderr
+    assert "image" not in result.stderr  # "" is not the current folder of images

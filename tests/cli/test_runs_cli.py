@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EMPTY_SAFETENSORS
+from tests.conftest import EMPTY_SAFETENSORS, FAKE_MODEL_SPEC, FAKE_VERSIONS
 
 
 def make_run(root: Path, name: str, *, accuracy: float | None = 0.9, optimizer: str = "adam", model: bool = True,
@@ -19,13 +19,13 @@ def make_run(root: Path, name: str, *, accuracy: float | None = 0.9, optimizer: 
     run = root / name
     (run / "model").mkdir(parents=True)
     (run / "config.yaml").write_text(f"data: {{source: digits}}\ntrain: {{optimizer: {{name: {optimizer}}}}}\n")
-    (run / "env.json").write_text(json.dumps({"started": started}))
+    (run / "env.json").write_text(json.dumps({"started": started, **FAKE_VERSIONS}))
     rows = [{"epoch": e, "train.loss": 1.0 / e, "val.loss": (1.5 if optimizer == "sgd" else 1.0) / e,
              "val.accuracy": 0.5 + e / 10, "lr": 0.01} for e in range(1, epochs + 1)]
     rows += [{"split": "test", "accuracy": accuracy, "loss": 1 - accuracy}] if accuracy is not None else []
     (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     if model:
-        (run / "model" / "model.json").write_text(json.dumps({"outputs": {"label": {"type": "category"}}}))
+        (run / "model" / "model.json").write_text(json.dumps(FAKE_MODEL_SPEC))
         (run / "model" / "weights.safetensors").write_bytes(EMPTY_SAFETENSORS)
     return run
 
@@ -147,7 +147,11 @@ def test_delete_hides_a_run_and_reindex_rebuilds_the_store(deepscope_in_process,
     assert without_time(listed(deepscope_in_process, "--root", str(root))) == without_time(before)
 
     result = deepscope_in_process("runs", "delete", "killed", "--files", "--root", str(root))
+    assert_one_line_error(result, "no terminal to ask", "nothing deleted", "pass --yes")  # stdin is not a terminal
+    assert f"{root / 'killed' / 'config.yaml'}" in result.stdout and (root / "killed").is_dir()  # listed, kept
+    result = deepscope_in_process("runs", "delete", "killed", "--files", "--yes", "--root", str(root))
     assert result.returncode == 0 and not (root / "killed").exists()
+    assert "will be deleted: 3 files" in result.stdout
     assert "killed" not in [r["name"] for r in listed(deepscope_in_process, "--root", str(root))]
 
 

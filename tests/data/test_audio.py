@@ -308,3 +308,14 @@ def test_train_skips_a_bad_wav_and_predict_refuses_one(tmp_path, monkeypatch, ca
     result = deepscope_in_process("predict", str(run), str(tmp_path / "float.wav"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "IEEE float" in result.stderr and "pcm_s16le" in result.stderr
+
+
+@pytest.mark.parametrize(("key", "value"),
+                         [("n_fft", 2**30), ("n_mels", 10**6), ("sample_rate", 1), ("n_samples", "x")])
+def test_a_fitted_state_read_back_is_checked_before_a_spectrogram_is_built_from_it(key, value):
+    """model.json may come from anyone: a claimed n_fft of 2^30 would allocate a 40 x 2^29 filterbank."""
+    state = audio_feature(recordings([0.2, 0.3])).state()
+    spectrogram = state["fitted"]["spectrogram"]
+    (spectrogram if key in spectrogram else state["fitted"])[key] = value
+    with pytest.raises(DataError, match=f"prediction input.audio: the fitted {key} is {value}, not a whole number"):
+        Feature.from_state(state, where="prediction input")

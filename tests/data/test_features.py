@@ -30,6 +30,17 @@ def test_number_rejects_text_naming_the_row():
         fitted("number", np.array(["1", "abc"], dtype=object))
 
 
+@pytest.mark.parametrize("values", [[41.0, float("inf")], np.array([41.0, -np.inf]), ["41", "1e309"]])
+def test_number_refuses_infinite_values_naming_the_value(values):
+    """Dicts and arrays given to `predict` (and to training): one inf would make every prediction it touches NaN."""
+    feature = fitted("number", np.array(["30", "50"], dtype=object), where="prediction input")
+    with pytest.raises(DataError, match=r"prediction input.col: value 2 of 2 is -?inf, not a finite number"):
+        feature.encode(values)
+    with pytest.raises(DataError, match="value 2 of 2"):
+        fitted("number", values)
+    assert feature.encode([float("nan"), None]).tolist() == [0.0, 0.0]  # NaN and None stay missing values
+
+
 def test_category_input_maps_unseen_and_missing_to_unknown():
     feature = fitted("category", np.array(["b", "a", "b", None], dtype=object))
     assert feature.fitted["vocabulary"] == ["<unknown>", "b", "a"]  # most frequent first
@@ -72,6 +83,17 @@ def test_image_normalises_and_resizes_files(tmp_path):
     assert feature.encode([big]).shape == (1, 1, 8, 6)  # a colour file of another size is converted
     assert feature.encode(train[0]).shape == (1, 1, 8, 6)  # one image without a batch axis
     assert torch.equal(round_trip(feature).encode(train), encoded)
+
+
+def test_an_image_file_claiming_more_pixels_than_the_limit_is_refused_before_decoding(tmp_path, monkeypatch):
+    monkeypatch.setattr("deepscope.data.images.MAX_PIXELS", 99)
+    Image.new("L", (10, 10), 7).save(tmp_path / "big.png")
+    feature = fitted("image", np.zeros((2, 4, 4), dtype=np.uint8), where="prediction input")
+    with pytest.raises(DataError, match=r"prediction input.col: .*big.png: 10 x 10 pixels .* more than the 9.9e-05 "
+                                        "Mpixel deepscope decodes; shrink it first"):
+        feature.encode([tmp_path / "big.png"])
+    with pytest.raises(DataError, match="10 x 10 pixels"):
+        feature.encode([Image.open(tmp_path / "big.png")])  # a PIL image handed over is checked too
 
 
 def test_image_array_of_the_wrong_shape_is_a_clear_error():

@@ -153,3 +153,11 @@ def test_a_headerless_run_predicts_on_a_headerless_file_read_the_same_way(adult,
     short.write_text("39, State-gov\n")
     with pytest.raises(DataError, match=r"short.csv: 2 columns, but this run's data.columns names 15 \(14 without"):
         ds.predict(run.dir, short)
+    infinite = tmp_path / "infinite.csv"  # the message names the run's column, not column_1
+    infinite.write_text(ADULT_ROWS[0] + "\n" + ADULT_ROWS[1].replace("50,", "inf,", 1) + "\n")
+    with pytest.raises(DataError, match=r"infinite.csv, line 2, column 'age': 'inf' is not a finite number"):
+        ds.predict(run.dir, infinite)
+    semicolons = tmp_path / "semicolons.csv"
+    semicolons.write_text(ADULT_ROWS[0].replace(", ", ";") + "\n")
+    with pytest.raises(DataError, match='semicolons.csv: this file seems to be separated by ";"'):
+        ds.predict(run.dir, semicolons)

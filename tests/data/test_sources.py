@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -140,6 +141,19 @@ def test_image_folder_skips_corrupt_files_and_resizes_odd_sizes(tmp_path, caplog
     assert raw.inputs == {"image": "image"} and raw.outputs == {"label": "category"}
 
 
+def test_image_folder_skips_an_image_whose_header_claims_too_many_pixels(tmp_path, monkeypatch):
+    monkeypatch.setattr("deepscope.data.images.MAX_PIXELS", 100)
+    for i in range(2):
+        save_png(tmp_path / "cat" / f"{i}.png", value=10 * i)
+        save_png(tmp_path / "dog" / f"{i}.png", value=200)
+    save_png(tmp_path / "dog" / "huge.png", size=(20, 20), value=100)
+    raw = load_image_folder(tmp_path)
+    assert raw.splits["train"]["image"].shape[0] == 4  # the others are kept
+    assert raw.skipped == [f"{tmp_path / 'dog' / 'huge.png'}: 20 x 20 pixels (0 Mpixel), more than the 0.0001 Mpixel "
+                           f"deepscope decodes; shrink it first, e.g. `convert {tmp_path / 'dog' / 'huge.png'} "
+                           "-resize 4000x4000 smaller.png` (ImageMagick)"]
+
+
 def test_image_folder_colour_channels_and_explicit_size(tmp_path):
     save_png(tmp_path / "a" / "0.png", mode="RGB", value=50)
     save_png(tmp_path / "b" / "0.png", value=9)
@@ -220,6 +234,35 @@ def test_csv_empty_or_headerless_files_are_errors(tmp_path):
     duplicate.write_text("a,a\n1,2\n")
     with pytest.raises(DataError, match="'a' appears twice"):
         load_csv(duplicate)
+
+
+@pytest.mark.parametrize("cell", ["inf", "-inf", "1e309", "Infinity", "+INF"])
+def test_csv_an_infinite_number_is_refused_naming_the_line_and_column(tmp_path, cell):
+    path = tmp_path / "t.csv"
+    path.write_text(f"age,job\n41,cook\n\n{cell},nurse\n")  # the blank line counts, as in a text editor
+    with pytest.raises(DataError, match=rf"t.csv, line 4, column 'age': '{re.escape(cell)}' is not a finite number"):
+        load_source(str(path))  # how training reads a table, too
+
+
+def test_csv_inf_as_a_word_and_nan_as_missing_are_kept(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("age,note\n41,inf\nnan,tall\n-nan,x\n")
+    columns = load_csv(path).splits["train"]
+    assert columns["note"].tolist() == ["inf", "tall", "x"]  # a column of words: "inf" is one
+    assert columns["age"].tolist() == ["41", None, "-nan"]  # NaN stays a missing value for the number feature
+
+
+def test_csv_separated_by_another_delimiter_says_which(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("age;job;bought\n41;cook;yes\n")
+    with pytest.raises(DataError, match='seems to be separated by ";", not ","') as error:
+        load_source(str(path))
+    assert 'set data.delimiter: ";"' in str(error.value)
+    assert load_source(str(path), delimiter=";").columns == ["age", "job", "bought"]  # the fix it names works
+    tabs = tmp_path / "tabs.csv"
+    tabs.write_text("age\tjob\n41\tcook\n")
+    with pytest.raises(DataError, match=r'separated by "\\t".*data.delimiter: "\\t"'):
+        load_csv(tabs)
 
 
 @pytest.mark.parametrize(

@@ -139,3 +139,32 @@ def test_resampling_keeps_the_pitch_and_the_duration():
         spectrum = np.abs(np.fft.rfft(out))
         assert np.argmax(spectrum) * target / len(out) == pytest.approx(hz, abs=1.0)
     assert resample(tone, rate, rate) is tone
+
+
+@pytest.mark.parametrize("rate", [1, 999, 384_001, 4_000_000_000])
+def test_a_header_claiming_an_impossible_sample_rate_is_refused(rate):
+    data = riff(struct.pack("<HHIIHH", 1, 1, rate, rate * 2 % 2**32, 2, 16), np.zeros(800, "<i2").tobytes())
+    with pytest.raises(DataError, match=f"bad.wav: its header claims a sample rate of {rate:,} Hz, outside the "
+                                        "1,000-384,000 Hz"):
+        decode_wav(data, "bad.wav")
+
+
+def test_a_recording_of_more_samples_than_the_limit_is_refused(monkeypatch, tmp_path):
+    monkeypatch.setattr("deepscope.data.wav.MAX_SAMPLES", 1000)
+    data = riff(pcm_format(channels=2), np.zeros(1200, "<i2").tobytes())  # 600 frames x 2 channels
+    with pytest.raises(DataError, match="long.wav: 1,200 samples, more than the 1,000 deepscope decodes"):
+        decode_wav(data, "long.wav")
+    (tmp_path / "huge.wav").write_bytes(data + b"\0" * (2**20 + 5000))  # past 4 bytes a sample and a megabyte of chunks
+    with pytest.raises(DataError, match="huge.wav: 1,05.* bytes, more than the 1,000 samples"):  # before reading it
+        read_wav(tmp_path / "huge.wav")
+    with pytest.raises(DataError, match="tone: resampling 600 samples from 8,000 Hz to 16,000 Hz gives 1,200, more"):
+        resample(np.zeros(600, np.float32), 8000, 16000, name="tone")
+
+
+@pytest.mark.parametrize("from_rate, to_rate", [(8000, 16000), (44100, 16000), (22050, 8000), (1000, 384000)])
+def test_resampling_only_what_is_kept_gives_the_same_samples(from_rate, to_rate):
+    """A clip cut to the model's length is resampled from the input it needs only, to the same values."""
+    samples = np.random.default_rng(0).standard_normal(30_000).astype(np.float32)
+    for keep in (100, 7390):
+        np.testing.assert_array_equal(resample(samples, from_rate, to_rate, keep=keep),
+                                      resample(samples, from_rate, to_rate)[:keep])

@@ -119,7 +119,7 @@ def test_dotted_columns_train_end_to_end_through_the_cli_store_report_and_dashbo
 
     report = (run / "report.html").read_text()
     assert "pm2.5" in report and "could not be drawn" not in report
-    client = TestClient(create_app(tmp_path / "runs"))
+    client = TestClient(create_app(tmp_path / "runs"), base_url="http://127.0.0.1")  # a name the dashboard answers to
     api = client.get("/api/runs").json()
     assert api["count"] == 1 and api["runs"][0]["metrics"]["val.is.windy.accuracy"] >= 0
     series = client.get(f"/api/runs/{run.name}/metrics/val.pm2.5.rmse").json()

@@ -63,3 +63,14 @@ def test_layer_list_example(tmp_path, monkeypatch):
 def test_every_example_config_is_valid():
     for path in EXAMPLES.glob("*.yaml"):
         load_config(path)
+
+
+def test_training_releases_the_run_folder_lock_when_it_ends(tmp_path):
+    from deepscope.track.lock import FolderLock
+
+    config = {"data": {"source": "digits"}, "train": {"epochs": 1, "batch_size": 256},
+              "diagnose": {"enabled": False}, "run": {"report": False}}
+    run = ds.train(config, {"run.root": str(tmp_path)}, progress=False)
+    FolderLock.acquire(run.dir).release()  # free again: this process may resume it, and so may any other
+    again = ds.train(resume=run.dir, progress=False)  # in the same process, too
+    assert again.dir == run.dir and (run.dir / ".lock").read_text() == ""  # no holder's PID left behind

@@ -17,7 +17,7 @@ import pytest
 from deepscope.errors import UserError
 from deepscope.track.runinfo import read_run
 from deepscope.track.store import RunStore
-from tests.conftest import EMPTY_SAFETENSORS
+from tests.conftest import EMPTY_SAFETENSORS, FAKE_MODEL_SPEC, FAKE_VERSIONS
 
 
 # --- run folders as `deepscope train` leaves them ----------------------------------------------------------------
@@ -27,14 +27,14 @@ def make_run(root: Path, name: str, *, accuracy: float | None = 0.9, optimizer: 
     (run / "model").mkdir(parents=True)
     (run / "config.yaml").write_text(f"data: {{source: digits}}\ntrain: {{epochs: {epochs}, "
                                      f"optimizer: {{name: {optimizer}, lr: 0.01}}}}\n")
-    (run / "env.json").write_text(json.dumps({"started": started, "seed": 0}))
+    (run / "env.json").write_text(json.dumps({"started": started, "seed": 0, **FAKE_VERSIONS}))
     rows = [{"epoch": e, "train.loss": 1.0 / e, "lr": 0.01, "val.loss": 1.2 / e, "val.accuracy": 0.5 + e / 10,
              "time": 0.5} for e in range(1, epochs + 1)]
     if accuracy is not None:
         rows.append({"split": "test", "accuracy": accuracy, "loss": 1 - accuracy, "confusion": [[1, 0], [0, 1]]})
     (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     if model:
-        (run / "model" / "model.json").write_text(json.dumps({"outputs": {"label": {"type": "category"}}}))
+        (run / "model" / "model.json").write_text(json.dumps(FAKE_MODEL_SPEC))
         (run / "model" / "weights.safetensors").write_bytes(EMPTY_SAFETENSORS)
         (run / "checkpoints").mkdir()
         (run / "checkpoints" / "last.safetensors").write_bytes(b"checkpoint")
@@ -327,9 +327,9 @@ def test_store_logger_logs_each_epoch(tmp_path):
     for metric in ("train.loss", "val.loss", "val.accuracy", "lr"):
         assert store.metric_series("run-1", metric) == [(h["epoch"], pytest.approx(h[metric])) for h in trainer.history]
     (run / "config.yaml").write_text("train: {epochs: 3}\n")  # what the pipeline writes around the fit
-    (run / "env.json").write_text(json.dumps({"started": "2026-11-30T10:00:00+0000"}))
+    (run / "env.json").write_text(json.dumps({"started": "2026-11-30T10:00:00+0000", **FAKE_VERSIONS}))
     (run / "model").mkdir()
-    (run / "model" / "model.json").write_text(json.dumps({"outputs": {"label": {"type": "category"}}}))
+    (run / "model" / "model.json").write_text(json.dumps(FAKE_MODEL_SPEC))
     (run / "model" / "weights.safetensors").write_bytes(EMPTY_SAFETENSORS)
     with open(run / "metrics.jsonl", "a") as handle:
         handle.write(json.dumps({"split": "test", "accuracy": 0.75}) + "\n")
@@ -365,3 +365,32 @@ def test_store_logger_warns_once_when_the_store_fails_mid_run(tmp_path, caplog, 
     assert [r.getMessage() for r in caplog.records if "run store" in r.getMessage()] == [
         f"run store {tmp_path / 'runs.sqlite'} is unavailable (OperationalError: database is locked); training goes "
         "on without it, the run folder has everything: `deepscope runs reindex` brings the run into the store later"]
+
+
+# --- a store is only an index: damaged ones are refused, and replaced by reindex ---------------------------------
+def test_a_damaged_store_is_refused_in_one_message_and_replaced_from_the_folders(tmp_path):
+    from deepscope.track.store import DamagedStoreError
+
+    make_run(tmp_path, "a")
+    store = RunStore.for_root(tmp_path)
+    store.sync(tmp_path)
+    store.close()
+    with sqlite3.connect(tmp_path / "runs.sqlite") as con:
+        con.execute("DROP TABLE tags")
+    with pytest.raises(DamagedStoreError, match=r"runs.sqlite: not a run store this deepscope can read \(it has no "
+                                                r"table tags\).*`deepscope runs reindex --root"):
+        RunStore.for_root(tmp_path)
+    rebuilt = RunStore.replace_damaged(tmp_path)
+    assert rebuilt.reindex(tmp_path) == 1 and names(rebuilt.runs()) == ["a"]
+
+
+def test_a_path_in_the_store_is_not_trusted(tmp_path):
+    root, outside = tmp_path / "runs", tmp_path / "project"
+    make_run(root, "a"), make_run(tmp_path, "project")
+    store = RunStore.for_root(root)
+    store.sync(root)
+    store._write(lambda con: con.execute("INSERT INTO runs (name, path, status) VALUES ('p', ?, 'finished')",
+                                         (str(outside),)))
+    store.set_tags("p", {"group": "x"})
+    assert not (outside / "tags.json").exists()  # tags of a row pointing outside the root stay in the store
+    assert store.reindex(root) == 1 and names(store.runs()) == ["a"]  # only the folders under the root are read

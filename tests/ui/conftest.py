@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import EMPTY_SAFETENSORS
+from tests.conftest import EMPTY_SAFETENSORS, FAKE_MODEL_SPEC
 
 CONFIG = ("data:\n  source: digits\nmodel:\n  encoder: cnn\n"
           "train:\n  epochs: {epochs}\n  optimizer:\n    name: adam\n    lr: {lr}\n")
@@ -32,7 +35,7 @@ def write_run(root: Path, name: str, *, lr: float = 0.01, val_loss: list[float] 
     text = "".join(json.dumps(row) + "\n" for row in rows)
     (run / "metrics.jsonl").write_text(text + ('{"epoch": 9, "train.lo' if cut_short else ""))
     if model:
-        (run / "model" / "model.json").write_text(json.dumps({"format": 1, "outputs": {"label": {"type": "category"}}}))
+        (run / "model" / "model.json").write_text(json.dumps(FAKE_MODEL_SPEC))
         (run / "model" / "weights.safetensors").write_bytes(EMPTY_SAFETENSORS)
     else:  # written an hour ago, so the run is not taken to be still training
         old = time.time() - 3600
@@ -54,3 +57,26 @@ def runs_root(tmp_path: Path) -> Path:
     write_run(root, "slow-20261130-110000", lr=0.001, val_loss=[1.2, 1.0, 0.9], accuracy=0.8)
     write_run(root, "broken-20261130-120000", val_loss=[1.5, 1.4], accuracy=None, model=False, cut_short=True)
     return root
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """`app` (any ASGI app) served by uvicorn on a free 127.0.0.1 port, in a thread; its base URL."""
+    import uvicorn
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))  # the port is taken here, so no other process can take it before uvicorn
+    port = listening.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "the dashboard did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        listening.close()

@@ -11,11 +11,14 @@ from fastapi.testclient import TestClient
 
 from deepscope.errors import UserError
 from deepscope.ui import create_app
+from deepscope.ui.security import HEADERS
+
+LOCAL = "http://127.0.0.1:8000"  # the dashboard answers to loopback names only, unless told others
 
 
 @pytest.fixture
 def client(runs_root) -> TestClient:
-    return TestClient(create_app(runs_root))
+    return TestClient(create_app(runs_root), base_url=LOCAL)
 
 
 def names(response) -> list[str]:
@@ -77,7 +80,7 @@ def test_one_run_its_metric_names_and_a_series(client):
 
 def test_a_diverged_run_with_nan_losses_is_served_as_json_nulls(runs_root, make_run):
     make_run(runs_root, "diverged-20261130-130000", val_loss=[1.0, float("nan"), float("inf")])
-    client = TestClient(create_app(runs_root))
+    client = TestClient(create_app(runs_root), base_url=LOCAL)
     points = client.get("/api/runs/diverged-20261130-130000/metrics/val.loss").json()["points"]
     assert [value for _, value in points] == [1.0, None, None]
     assert client.get("/api/runs").status_code == 200
@@ -167,41 +170,50 @@ def test_the_broken_runs_page_opens_and_says_why(client, monkeypatch):
     assert "incomplete" in page.text and "cut short" in page.text and "no trained model" in page.text
 
 
-def test_the_run_page_embeds_the_report_body(client, monkeypatch, runs_root):
+def test_the_run_page_frames_the_report_sandboxed_and_the_report_comes_from_its_own_address(client, monkeypatch):
     seen = []
 
-    def report_body(run_dir, **kwargs):
+    def render_report(run_dir, **kwargs):
         seen.append((run_dir, kwargs))
-        return '<div class="ds-report"><section id="summary">REPORT OF <b>fast</b></section></div>'
+        return '<html><body><div class="ds-report"><section id="summary">REPORT OF <b>fast</b></section></div>'
 
-    module = types.SimpleNamespace(report_body=report_body, body_of=lambda html: "WRITTEN " + html)
-    monkeypatch.setitem(sys.modules, "deepscope.report", module)
+    monkeypatch.setitem(sys.modules, "deepscope.report", types.SimpleNamespace(render_report=render_report))
     page = client.get("/runs/fast-20261130-100000")
-    assert page.status_code == 200 and "REPORT OF <b>fast</b>" in page.text
+    assert page.status_code == 200 and "REPORT OF" not in page.text  # never part of the dashboard's page
+    frames = re.findall(r"<iframe[^>]*>", page.text)
+    assert frames == ['<iframe class="report" sandbox="" src="/runs/fast-20261130-100000/report.html" '
+                      'title="report of fast-20261130-100000">']  # sandbox="": no script, no same origin
+    report = client.get("/runs/fast-20261130-100000/report.html")
+    assert report.status_code == 200 and "REPORT OF <b>fast</b>" in report.text
+    assert report.headers["content-security-policy"] == HEADERS["report"]["Content-Security-Policy"]
+    assert report.headers["content-security-policy"].startswith("sandbox;")
     assert seen[0][0].name == "fast-20261130-100000"
     assert seen[0][1] == {"load": False}  # no model loading or data preparation inside a request
-    client.get("/runs/fast-20261130-100000")
+    client.get("/runs/fast-20261130-100000/report.html")
     assert len(seen) == 1  # the report is kept while the run's files do not change
 
 
-def test_the_run_page_prefers_the_report_training_wrote(client, monkeypatch, runs_root):
-    module = types.SimpleNamespace(report_body=lambda *a, **k: "DRAWN", body_of=lambda html: "WRITTEN " + html)
+def test_the_report_address_serves_the_report_training_wrote(client, monkeypatch, runs_root):
+    module = types.SimpleNamespace(render_report=lambda *a, **k: "DRAWN")
     monkeypatch.setitem(sys.modules, "deepscope.report", module)
     (runs_root / "fast-20261130-100000" / "report.html").write_text("<p>the whole report</p>")
-    page = client.get("/runs/fast-20261130-100000")
-    assert "WRITTEN <p>the whole report</p>" in page.text and "DRAWN" not in page.text
+    assert client.get("/runs/fast-20261130-100000/report.html").text == "<p>the whole report</p>"
+    (runs_root / "fast-20261130-100000" / "report.html").write_text("<p>written again</p>")
+    assert client.get("/runs/fast-20261130-100000/report.html").text == "<p>written again</p>"  # not the kept one
 
 
 def test_a_failing_report_leaves_the_summary_and_the_error_not_a_500(client, monkeypatch):
-    def report_body(run_dir, **kwargs):
+    def render_report(run_dir, **kwargs):
         raise RuntimeError("the data of this run are gone")
 
-    module = types.SimpleNamespace(report_body=report_body, body_of=lambda html: html)
+    module = types.SimpleNamespace(render_report=render_report)
     monkeypatch.setitem(sys.modules, "deepscope.report", module)
     page = client.get("/runs/slow-20261130-110000")
     assert page.status_code == 200
     assert "RuntimeError: the data of this run are gone" in page.text
     assert "finished" in page.text and "train.optimizer.lr" in page.text  # the summary is still there
+    framed = client.get("/runs/slow-20261130-110000/report.html")
+    assert framed.status_code == 404 and "the data of this run are gone" in framed.json()["detail"]
 
 
 def test_without_the_report_module_the_page_says_so(client, monkeypatch):
@@ -212,8 +224,9 @@ def test_without_the_report_module_the_page_says_so(client, monkeypatch):
 
 def test_the_real_report_of_the_broken_run_does_not_break_its_page(client):
     pytest.importorskip("deepscope.report", reason="the report package is not in this tree")
-    page = client.get("/runs/broken-20261130-120000")
+    page = client.get("/runs/broken-20261130-120000/report.html")  # what the run page frames
     assert page.status_code == 200 and "incomplete" in page.text and "cut short" in page.text
+    assert client.get("/runs/broken-20261130-120000").status_code == 200
 
 
 def test_an_unknown_run_is_a_404_page(client):
@@ -226,7 +239,7 @@ def test_runs_trained_since_the_start_appear_at_the_next_listing(client, runs_ro
     assert "later-20261130-140000" in names(client.get("/api/runs"))
     make_run(runs_root, "latest-20261130-150000")
     assert client.get("/runs/latest-20261130-150000").status_code == 200  # a direct link finds it too
-    assert client.post("/api/reindex").json()["runs"] == 5
+    assert client.post("/api/reindex", json={}).json()["runs"] == 5
 
 
 def test_a_root_that_does_not_exist_is_a_user_error(tmp_path):
@@ -234,7 +247,32 @@ def test_a_root_that_does_not_exist_is_a_user_error(tmp_path):
         create_app(tmp_path / "nowhere")
 
 
-def test_other_host_names_are_refused_when_asked(runs_root):
-    guarded = TestClient(create_app(runs_root, allowed_hosts=["127.0.0.1", "localhost"]), base_url="http://localhost")
-    assert guarded.get("/api/runs").status_code == 200
-    assert guarded.get("/api/runs", headers={"host": "evil.example"}).status_code == 400
+@pytest.mark.parametrize("served_on, allowed, answered, refused", [
+    ("127.0.0.1", [], ["localhost:8000", "127.0.0.1", "[::1]:8000"], ["evil.example", "testserver", ""]),
+    ("0.0.0.0", ["mybox.local"], ["MyBox.local:8000", "192.168.1.5:8000", "[fe80::1]:8000"],
+     ["evil.example", "mybox.local.evil.example"]),
+    ("10.1.2.3", [], ["10.1.2.3:8000", "localhost"], ["10.1.2.4", "evil.example"]),
+])
+def test_only_the_dashboards_own_host_names_are_answered_whatever_the_host(runs_root, served_on, allowed, answered,
+                                                                           refused):
+    client = TestClient(create_app(runs_root, host=served_on, allow_hosts=allowed))
+    for host in answered:
+        assert client.get("/api/runs", headers={"host": host}).status_code == 200, host
+    for host in refused:
+        response = client.get("/api/runs", headers={"host": host})
+        assert response.status_code == 400 and "--allow-host" in response.json()["detail"], host
+
+
+def test_an_allow_host_that_is_not_a_host_name_is_a_user_error(runs_root):
+    for wrong in ("*", "http://mybox/", "my box"):
+        with pytest.raises(UserError, match="--allow-host"):
+            create_app(runs_root, allow_hosts=[wrong])
+
+
+def test_even_a_bug_is_answered_with_the_security_headers_and_no_traceback(runs_root, monkeypatch):
+    app = create_app(runs_root)
+    monkeypatch.setattr(app.state.source, "runs", lambda **options: 1 / 0)
+    response = TestClient(app, base_url=LOCAL, raise_server_exceptions=False).get("/api/runs")
+    assert response.status_code == 500 and "a bug" in response.json()["detail"] and "Traceback" not in response.text
+    for name, value in HEADERS["dashboard"].items():
+        assert response.headers[name] == value

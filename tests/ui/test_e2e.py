@@ -1,23 +1,21 @@
 """The dashboard end to end: a real uvicorn server, Debian's chromium driven by Playwright, run folders written by
 hand. Loads the runs table, ticks two runs and checks the comparison chart that the page's own script draws.
 
-The pages are served here under a strict Content-Security-Policy (no inline script, nothing from elsewhere): the
-dashboard must keep working when the server sends one."""
+The pages are served under the server's own strict Content-Security-Policy (no inline script or style, nothing
+from elsewhere; `deepscope.ui.security`): the dashboard must work under it, and a violation is a console error,
+which fails the test."""
 
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.ui.conftest import serving
+
 CHROMIUM = Path("/usr/bin/chromium")
 FAST, SLOW, BROKEN = "fast-20261130-100000", "slow-20261130-110000", "broken-20261130-120000"
-# inline style attributes stay allowed (the chart's legend swatches); inline script, eval and other hosts do not
-STRICT_POLICY = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; object-src 'none'"
 
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is missing (Debian: apt-get install chromium)", allow_module_level=True)
@@ -27,24 +25,10 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is miss
 @pytest.fixture
 def server(runs_root):
     """The dashboard on a free 127.0.0.1 port, in a thread; its base URL."""
-    import uvicorn
-
     from deepscope.ui import create_app
 
-    listening = socket.socket()
-    listening.bind(("127.0.0.1", 0))  # the port is taken here, so no other process can take it before uvicorn
-    port = listening.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(runs_root), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "the dashboard did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    listening.close()
+    with serving(create_app(runs_root)) as url:
+        yield url
 
 
 @pytest.fixture
@@ -58,11 +42,7 @@ def page(server):
         page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
 
         def only_this_server(route):
-            if route.request.url.startswith(server + "/") and route.request.resource_type == "document":
-                response = route.fetch()  # a CSP violation is a console error, so it lands in page.problems
-                route.fulfill(response=response,
-                              headers={**response.headers, "content-security-policy": STRICT_POLICY})
-            elif route.request.url.startswith(server + "/"):
+            if route.request.url.startswith(server + "/"):
                 route.continue_()
             else:
                 page.problems.append(f"request outside the dashboard: {route.request.url}")
@@ -85,6 +65,8 @@ def test_the_table_shows_the_metric_columns_the_api_chose(page, server):
     assert metric_headers == listing["columns"] == ["test.accuracy", "test.loss", "val.accuracy", "val.loss"]
     scripts = page.eval_on_selector_all("script", "tags => tags.map(t => [t.getAttribute('src'), t.textContent])")
     assert scripts == [["/static/dashboard.js", ""]]
+    policy = page.request.get(server + "/").headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy and "unsafe" not in policy
     assert page.eval_on_selector("header.top", "e => getComputedStyle(e).display") == "flex"  # the stylesheet loaded
     assert page.problems == []
 
@@ -104,6 +86,9 @@ def test_ticking_two_runs_draws_their_curves_overlaid(page):
     assert paths[FAST].get_attribute("stroke") != paths[SLOW].get_attribute("stroke")
     legend = page.inner_text("#chart ul.legend")
     assert FAST in legend and SLOW in legend
+    swatches = page.eval_on_selector_all("#chart ul.legend .swatch",
+                                         "s => s.map(e => getComputedStyle(e).backgroundColor)")
+    assert swatches == ["rgb(47, 95, 208)", "rgb(208, 84, 47)"]  # coloured under a policy refusing inline styles
     assert page.locator("#chart svg text", has_text="val.loss").count() == 1  # the y axis is labelled
     assert "optimizer.lr=0.01" in legend and "optimizer.lr=0.001" in legend  # what tells the runs apart
     assert "last 0.25, best 0.25" in legend and "last 0.9, best 0.9" in legend  # a loss is best at its lowest
@@ -194,3 +179,14 @@ class TestDottedColumnNames:
         assert labels["param:train.optimizer.lr"].startswith("optimizer.lr")  # other keys: their last two parts
         assert page.evaluate("settingLabel('data.series.fill.pm2.5')") == "pm2.5"
         assert page.problems == []
+
+
+def test_a_run_page_shows_its_report_framed_with_nothing_refused(page, server):
+    """The drawn report (inline CSS, inline SVG curves) needs nothing its sandbox policy refuses: a refused
+    style or image would be a console error."""
+    page.goto(f"{server}/runs/{FAST}")
+    report = page.frame_locator("iframe.report")
+    sync_api.expect(report.locator("#training h2")).to_have_text("Training curves")
+    assert report.locator("#training svg").count() >= 1
+    assert report.locator(".ds-report").evaluate("e => getComputedStyle(e).maxWidth") == "1180px"  # its CSS applied
+    assert page.problems == []

@@ -30,9 +30,7 @@ def test_serves_the_root_on_127_0_0_1_port_8000_by_default(runs_root, served, de
 
 
 def test_host_and_port_are_passed_on(runs_root, served, deepscope_in_process, monkeypatch):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     code, err = run_ui(deepscope_in_process, "ui", "--root", str(runs_root), "--host", "localhost", "--port", str(port))
     assert code == 0, err
     assert served[0]["host"] == "localhost" and served[0]["port"] == port
@@ -53,6 +51,32 @@ def test_a_port_in_use_is_a_clear_error(runs_root, served, deepscope_in_process,
         code, err = run_ui(deepscope_in_process, "ui", "--root", str(runs_root), "--port", str(port))
     assert code == 2 and f"127.0.0.1:{port}" in err and "--port" in err
     assert served == []
+
+
+def test_on_any_host_only_its_own_names_and_the_allowed_ones_are_answered(runs_root, served, deepscope_in_process):
+    from fastapi.testclient import TestClient
+
+    port = free_port()
+    code, err = run_ui(deepscope_in_process, "ui", "--root", str(runs_root), "--host", "0.0.0.0", "--port", str(port),
+                       "--allow-host", "mybox.local", "--allow-host", "Team.Example")
+    assert code == 0, err
+    assert "anyone who can reach this machine" in err and "mybox.local" in err and "team.example" in err
+    client = TestClient(served[0]["app"])
+    for host, status in [(f"mybox.local:{port}", 200), ("team.example", 200), (f"192.168.1.5:{port}", 200),
+                         ("localhost", 200), ("evil.example", 400), (f"mybox.local.evil.example:{port}", 400)]:
+        assert client.get("/api/runs", headers={"host": host}).status_code == status, host
+
+
+def test_an_allow_host_that_is_not_a_name_is_a_clear_error(runs_root, served, deepscope_in_process):
+    code, err = run_ui(deepscope_in_process, "ui", "--root", str(runs_root), "--allow-host", "http://mybox:8000/")
+    assert code == 2 and "--allow-host 'http://mybox:8000/'" in err and "e.g. --allow-host mybox.local" in err
+    assert "Traceback" not in err and served == []
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def run_ui(deepscope_in_process, *args: str) -> tuple[int, str]:

@@ -26,7 +26,12 @@ def predict(
     for row in rows[:10]:
         shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()
                  if k not in ("input", "probabilities")}
-        typer.echo(f"{row['input']}: {shown}")
+        typer.echo(f"{_abbreviated(str(row['input']))}: {shown}")
     if len(rows) > 10:
         typer.echo(f"... {len(rows) - 10} more")
     typer.echo(f"predictions: {target}")
+
+
+def _abbreviated(name: str, width: int = 60) -> str:
+    """A paragraph given as the input is shown by its start (the CSV keeps it whole)."""
+    return name if len(name) <= width else name[: width - 3] + "..."

@@ -5,7 +5,7 @@ Argument parsing and printing only; the work is `deepscope.runs` (src/deepscope/
     deepscope runs list --where "test.accuracy>0.9" --where status=finished --sort test.accuracy --limit 5
     deepscope runs show mnist-20261123-214500
     deepscope runs compare mnist-20261123-214500 mnist-20261124-090000 --metric val.loss --plot loss.png
-    deepscope runs delete mnist-20261123-214500 --files
+    deepscope runs delete mnist-20261123-214500 --files     # lists the files, asks (--yes: does not ask)
     deepscope runs reindex
 """
 
@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from deepscope.cli.main import app
+from deepscope.cli.output import cells, literal, plain
+from deepscope.errors import UserError
 from deepscope.formats import short_time, table_number
 
 runs_app = typer.Typer(help="List, show, compare and delete runs (kept in the run store <root>/runs.sqlite).",
@@ -31,6 +35,7 @@ Root = Annotated[Path, typer.Option("--root", help="the folder of runs (run.root
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 METRIC_HELP = "the metric to plot across the runs (default val.loss, else train.loss)"
 ASCENDING_HELP = "smallest (or oldest) first; default largest (newest) first"
+SHOWN_FILES = 20  # files listed before a folder is deleted; the rest are counted
 WHERE_HELP = ("keep runs where KEY OP VALUE holds (repeatable): OP = != > >= < <= ~ (contains); KEY a metric "
               "(test.accuracy), a param (train.optimizer.name), a field (status, name, task, started) or tag:KEY")
 
@@ -53,15 +58,15 @@ def list_runs(
         return
     console = Console()
     if not rows:
-        console.print(f"no runs in {root}" + (" match the filters" if where else ""))
+        console.print(literal(f"no runs in {root}" + (" match the filters" if where else "")))
         return
     columns = ds.runs.columns_for(rows, sort=sort, where=where or [])
     table = Table(show_edge=False)
     for title in ("run", "status", "task", "started", *columns, "why incomplete"):
-        table.add_column(title, justify="right" if title in columns else "left", overflow="fold")
+        table.add_column(literal(title), justify="right" if title in columns else "left", overflow="fold")
     for row in rows:
-        table.add_row(row["name"], row["status"], row["task"], short_time(row["started"]),
-                      *(table_number(row["metrics"].get(c)) for c in columns), "; ".join(row["problems"]))
+        table.add_row(*cells(row["name"], row["status"], row["task"], short_time(row["started"])),
+                      *(table_number(row["metrics"].get(c)) for c in columns), literal("; ".join(row["problems"])))
     console.print(table)
 
 
@@ -79,22 +84,23 @@ def show(
         typer.echo(as_json(row))
         return
     console = Console()
-    console.print(f"[bold]{row['name']}[/bold]  {row['status']}  {row['task']}  started {short_time(row['started'])}")
-    console.print(f"folder {row['path']}")
+    console.print(Text.assemble(literal(row["name"], "bold"), "  ", literal(row["status"]), "  ", literal(row["task"]),
+                                "  started ", literal(short_time(row["started"]))))
+    console.print(Text.assemble("folder ", literal(row["path"])))
     for problem in row["problems"]:
-        console.print(f"  [yellow]incomplete:[/yellow] {problem}")
+        console.print(Text.assemble("  ", ("incomplete:", "yellow"), " ", literal(problem)))
     if row["tags"]:
-        console.print("tags " + ", ".join(f"{k}={v}" for k, v in row["tags"].items()))
+        console.print(Text.assemble("tags ", literal(", ".join(f"{k}={v}" for k, v in row["tags"].items()))))
     series = row["series"]
     metrics = Table("metric", "value", "epochs logged", title="metrics", show_edge=False)
     for name, value in row["metrics"].items():
-        metrics.add_row(name, table_number(value), str(len(series[name])) if name in series else "final")
+        metrics.add_row(literal(name), table_number(value), str(len(series[name])) if name in series else "final")
     params = Table("param", "value", title="params", show_edge=False)
     for key, value in sorted(row["params"].items()):
-        params.add_row(key, json.dumps(value) if not isinstance(value, str) else value)
+        params.add_row(*cells(key, json.dumps(value) if not isinstance(value, str) else value))
     files = Table("file", "kind", "bytes", title="files", show_edge=False)
     for artefact in row["artefacts"]:
-        files.add_row(artefact["path"], artefact["kind"], table_number(artefact["bytes"]))
+        files.add_row(*cells(artefact["path"], artefact["kind"]), table_number(artefact["bytes"]))
     for table in (metrics, params, files):
         if table.row_count:
             console.print(table)
@@ -113,25 +119,47 @@ def compare(
     comparison = ds.runs.compare(runs, metric=metric, plot=plot or True, root=root)
     Console().print(comparison_table(comparison.rows, ds.runs.differing_params(comparison.rows)))
     if comparison.missing:
-        typer.echo(f"not in the plot (no {comparison.metric}): {', '.join(comparison.missing)}")
-    typer.echo(f"plot of {comparison.metric} written to {comparison.plot}")
+        typer.echo(plain(f"not in the plot (no {comparison.metric}): {', '.join(comparison.missing)}"))
+    typer.echo(plain(f"plot of {comparison.metric} written to {comparison.plot}"))
 
 
 @runs_app.command()
 def delete(
     run: Annotated[str, typer.Argument(metavar="RUN", help="a run's name, or its folder")],
-    files: Annotated[bool, typer.Option("--files", help="delete the run's folder too")] = False,
+    files: Annotated[bool, typer.Option("--files", help="delete the run's folder too (only a folder deepscope "
+                                        "trained in, inside the run root)")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="delete the folder without asking (needed without a terminal)")]
+    = False,
     root: Root = Path("runs"),
 ) -> None:
-    """Remove a run from the store (and with --files, its folder)."""
+    """Remove a run from the store (and with --files, its folder: its files are listed and you are asked first)."""
     import deepscope as ds
 
-    row = ds.runs.delete(run, root, files=files)
+    row = ds.runs.delete(run, root, files=files, confirm=lambda listing: _confirm_deletion(listing, yes))
+    if row is None:
+        typer.echo("nothing deleted")
+        raise typer.Exit(1)
     if files:
-        typer.echo(f"deleted {row['name']} and its folder {row['path']}")
+        typer.echo(plain(f"deleted {row['name']} and its folder {row['path']}"))
     else:
-        typer.echo(f"deleted {row['name']} from the store; its folder {row['path']} stays (hidden until "
-                   "`deepscope runs reindex`; --files deletes it)")
+        typer.echo(plain(f"deleted {row['name']} from the store; its folder {row['path']} stays (hidden until "
+                         "`deepscope runs reindex`; --files deletes it)"))
+
+
+def _confirm_deletion(listing: Any, yes: bool) -> bool:
+    """List what deleting the folder removes, then ask, unless --yes; without a terminal to ask, refuse."""
+    typer.echo(plain(f"the run folder {listing.folder} will be deleted: {len(listing.files):,} files, "
+                     f"{listing.bytes:,} bytes"))
+    for name in listing.files[:SHOWN_FILES]:
+        typer.echo(plain(f"  {listing.folder / name}"))
+    if len(listing.files) > SHOWN_FILES:
+        typer.echo(f"  ... and {len(listing.files) - SHOWN_FILES:,} more files")
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UserError("no terminal to ask whether to delete the folder listed above: nothing deleted; pass --yes "
+                        "to delete it without asking")
+    return typer.confirm("delete it?", default=False)
 
 
 @runs_app.command()
@@ -144,7 +172,7 @@ def tag(
     import deepscope as ds
 
     current = ds.runs.tag(run, ds.runs.parse_tags(tags), root)
-    typer.echo(f"{Path(run).name}: " + (", ".join(f"{k}={v}" for k, v in current.items()) or "no tags"))
+    typer.echo(plain(f"{Path(run).name}: " + (", ".join(f"{k}={v}" for k, v in current.items()) or "no tags")))
 
 
 @runs_app.command()
@@ -152,20 +180,24 @@ def reindex(root: Root = Path("runs")) -> None:
     """Rebuild the store from the run folders (they are the source of truth)."""
     import deepscope as ds
 
-    count = ds.runs.reindex(root)
+    done = ds.runs.reindex(root)
+    if done.replaced:
+        typer.echo(plain(f"{done.replaced}: replaced by a new store built from the run folders"))
     incomplete = sum(row["status"] == "incomplete" for row in ds.runs.list_runs(root))
-    typer.echo(f"reindexed {count} runs from {root} into {root / 'runs.sqlite'}" +
-               (f" ({incomplete} incomplete)" if incomplete else ""))
+    typer.echo(plain(f"reindexed {done.runs} runs from {root} into {root / 'runs.sqlite'}" +
+                     (f" ({incomplete} incomplete)" if incomplete else "")))
 
 
 def comparison_table(rows: list[dict[str, Any]], params: list[str]) -> Table:
-    table = Table("", *(r["name"] for r in rows), show_edge=False)
-    table.add_row("status", *(r["status"] for r in rows))
-    table.add_row("task", *(r["task"] for r in rows))
+    table = Table("", show_edge=False)
+    for row in rows:
+        table.add_column(literal(row["name"]))
+    table.add_row("status", *cells(*(r["status"] for r in rows)))
+    table.add_row("task", *cells(*(r["task"] for r in rows)))
     for name in dict.fromkeys(k for r in rows for k in r["metrics"]):
-        table.add_row(name, *(table_number(r["metrics"].get(name)) for r in rows))
+        table.add_row(literal(name), *(table_number(r["metrics"].get(name)) for r in rows))
     for key in params:
-        table.add_row(key, *(str(r["params"].get(key, "")) for r in rows))
+        table.add_row(*cells(key, *(str(r["params"].get(key, "")) for r in rows)))
     return table
 
 

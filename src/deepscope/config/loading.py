@@ -12,9 +12,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from deepscope.config.echo import cut, shown
 from deepscope.config.overrides import apply_overrides
 from deepscope.config.schema import Config
+from deepscope.config.values import FINITE_MESSAGE, non_finite
+from deepscope.config.yaml_text import parse_yaml, read_yaml_text
 from deepscope.errors import ConfigError
+
+__all__ = ["config_to_yaml", "format_validation_error", "load_config", "parse_yaml", "problems", "read_yaml_text"]
 
 
 def load_config(
@@ -29,6 +34,8 @@ def load_config(
     where = str(source) if isinstance(source, (str, Path)) else "config"
     raw = _read(source)
     apply_overrides(raw, overrides)
+    if (infinite := non_finite(raw)) is not None:  # anywhere, typed or not: a layer list, a component's options
+        raise ConfigError(f"{where}: invalid config\n  {cut(infinite)}: {FINITE_MESSAGE}")
     try:
         return Config.model_validate(raw)
     except ValidationError as error:
@@ -44,14 +51,10 @@ def _read(source: str | Path | Mapping[str, Any] | Config) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist; "
                           "give the path of a YAML file such as examples/mnist.yaml")
-    try:
-        loaded = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path}{line}: not valid YAML ({getattr(error, 'problem', error)})") from None
+    loaded = parse_yaml(read_yaml_text(path), where=str(path))
     if not isinstance(loaded, dict):
-        raise ConfigError(f"{path}: expected a mapping with `data`, `model` and `train` sections")
+        found = "is empty" if loaded is None else f"holds a {type(loaded).__name__}"
+        raise ConfigError(f"{path}: {found}, but a config is a mapping with `data`, `model` and `train` sections")
     return loaded
 
 
@@ -70,9 +73,12 @@ def format_validation_error(error: ValidationError, where: str, *, schema: type[
     `schema` is the model that was validated and `prefix` its place in a whole config (e.g. TrainConfig, "train").
     """
     lines = [f"{where}: invalid config"]
-    for path, explanation in problems(error, schema):
+    found = problems(error, schema)
+    for path, explanation in found[:MAX_PROBLEMS]:
         lines.append(f"  {prefix + '.' if prefix and path else prefix}{path or ('' if prefix else '(top level)')}: "
                      f"{explanation}")
+    if len(found) > MAX_PROBLEMS:
+        lines.append(f"  ... and {len(found) - MAX_PROBLEMS:,} more problems")
     return "\n".join(lines)
 
 
@@ -86,7 +92,7 @@ def problems(error: ValidationError, schema: type[BaseModel], *, list_keys: bool
         explanation = _explain(problem, schema, list_keys)
         if _is_yaml_boolean(problem):
             loc, explanation = _boolean_problem(loc, problem["input"], errors)
-        if (path := ".".join(str(p) for p in loc), explanation) not in found:  # a union's branches say it once
+        if (path := cut(".".join(str(p) for p in loc)), explanation) not in found:  # a union's branches say it once
             found.append((path, explanation))
     return found
 
@@ -114,15 +120,21 @@ def _explain(problem: dict[str, Any], schema: type[BaseModel], list_keys: bool =
     if kind == "extra_forbidden":
         allowed = _allowed_keys(schema, problem["loc"][:-1]) if list_keys else []
         hint = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
-        return f"unknown key {problem['loc'][-1]!r}{hint}"
+        return f"unknown key {shown(problem['loc'][-1])}{hint}"
     if kind == "missing":
         return "required, but missing"
     if kind == "literal_error":
-        return f"got {problem['input']!r}; {problem['msg'].lower()}"
-    message = problem["msg"].removeprefix("Value error, ")
+        return f"got {shown(problem['input'])}; {cut(problem['msg'].lower(), MESSAGE_LIMIT)}"
+    message = cut(problem["msg"].removeprefix("Value error, "), MESSAGE_LIMIT)
     if kind == "value_error":
         return message
-    return f"{message} (got {problem['input']!r})"
+    return f"{message} (got {shown(problem['input'])})"
+
+
+# a planted list of a million bad sizes is a million problems: the first few say what to fix
+MAX_PROBLEMS = 10
+# pydantic's own words for one problem: a sentence, or a list of allowed names; never a value echoed whole
+MESSAGE_LIMIT = 600
 
 
 def _allowed_keys(schema: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

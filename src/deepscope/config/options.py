@@ -19,7 +19,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from deepscope.config.loading import problems
+from deepscope.config.loading import MAX_PROBLEMS, problems
+from deepscope.config.values import FINITE_MESSAGE, non_finite
 from deepscope.errors import ConfigError
 
 Options = TypeVar("Options", bound=BaseModel)
@@ -29,9 +30,16 @@ def parse_options(options: type[Options], values: Mapping[str, Any], where: str,
     """`options(**values)`, or a ConfigError: `where.key: what is wrong` for each problem, then the options of
     `what`."""
     try:
-        return options(**values)
+        parsed = options(**values)
     except ValidationError as error:
+        listed = problems(error, options, list_keys=False)
         found = "; ".join(f"{where}.{path}: {explanation}" if path else f"{where}: {explanation}"
-                          for path, explanation in problems(error, options, list_keys=False))
+                          for path, explanation in listed[:MAX_PROBLEMS])
+        more = f"; ... and {len(listed) - MAX_PROBLEMS:,} more" if len(listed) > MAX_PROBLEMS else ""
         allowed = ", ".join(sorted(options.model_fields)) or "none"
-        raise ConfigError(f"{found} (options for {what}: {allowed})") from None
+        raise ConfigError(f"{found}{more} (options for {what}: {allowed})") from None
+    # every number a component is given is finite, as in the schema (config/values.py), whatever its type says
+    infinite = non_finite(parsed.model_dump())
+    if infinite is not None:
+        raise ConfigError(f"{where}.{infinite}: {FINITE_MESSAGE}")
+    return parsed

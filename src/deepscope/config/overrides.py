@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import yaml
-
+from deepscope.config.echo import cut, shown
+from deepscope.config.yaml_text import DEPTH_LIMIT, parse_yaml
 from deepscope.errors import ConfigError
 
 # the sections whose keys are column names (config/schema.py: DataConfig.inputs/outputs, SeriesConfig.fill,
@@ -57,8 +57,8 @@ def _pairs(overrides: Iterable[str] | Mapping[str, Any] | None) -> list[tuple[st
     for item in overrides:
         key, sep, text = _split_assignment(item)
         if not sep or not key.strip():
-            raise ConfigError(f"override {item!r}: write it as key.path=value, e.g. train.epochs=3")
-        pairs.append((key.strip(), yaml.safe_load(text) if text.strip() else None))
+            raise ConfigError(f"override {shown(item)}: write it as key.path=value, e.g. train.epochs=3")
+        pairs.append((key.strip(), parse_yaml(text, where=f"override {shown(item)}") if text.strip() else None))
     return pairs
 
 
@@ -89,7 +89,8 @@ def set_dotted(target: dict[str, Any], key: str, value: Any) -> None:
         if child is None:
             child = {}
         if not isinstance(child, dict):
-            raise ConfigError(f"override {key}: {'.'.join(path[: depth + 1])} is {child!r}, not a section")
+            raise ConfigError(f"override {cut(key)}: {cut('.'.join(path[: depth + 1]))} is {shown(child)}, "
+                              "not a section")
         node[part] = child
         node = child
     node[path[-1]] = value
@@ -139,11 +140,12 @@ def _parts(key: str) -> list[Part]:
         if index < len(key) and key[index] in QUOTES:
             close = key.find(key[index], index + 1)
             if close < 0:
-                raise ConfigError(f"override {key}: the quote {key[index]} at character {index + 1} is not closed")
+                raise ConfigError(f"override {cut(key)}: the quote {key[index]} at character {index + 1} is not "
+                                  "closed")
             parts.append((key[index + 1 : close], True))
             index = close + 1
             if index < len(key) and key[index] != ".":
-                raise ConfigError(f"override {key}: a quoted name must be followed by '.' or '=' "
+                raise ConfigError(f"override {cut(key)}: a quoted name must be followed by '.' or '=' "
                                   f"(character {index + 1})")
         else:
             end = key.find(".", index)
@@ -152,5 +154,7 @@ def _parts(key: str) -> list[Part]:
             index = end
         index += 1  # past the "."
     if any(not text for text, quoted in parts if not quoted):
-        raise ConfigError(f"override {key}: an empty name between dots; write it as key.path=value")
+        raise ConfigError(f"override {cut(key)}: an empty name between dots; write it as key.path=value")
+    if len(parts) > DEPTH_LIMIT:  # as deep as a YAML file may nest (config/yaml_text.py)
+        raise ConfigError(f"override {cut(key)}: {len(parts):,} names deep; a config nests a few levels")
     return parts

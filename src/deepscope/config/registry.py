@@ -8,16 +8,29 @@ Each object registers where it is defined::
     class CnnEncoder(Encoder): ...
 
     ENCODERS.get("cnn")  # -> CnnEncoder; an unknown name raises ConfigError listing the known ones
+
+The optimizers and schedules are defined in `training`, which `config` may not import; their names are listed
+here too, so that the schema refuses `optimizer: adamz` while the config is read, before a run folder exists
+(tests/config/test_names.py checks that these lists and the registries agree).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
+from deepscope.config.echo import shown
 from deepscope.errors import ConfigError
 
 T = TypeVar("T")
+
+OPTIMIZER_NAMES = ("adam", "adamw", "rmsprop", "sgd")  # training/optim.py: OPTIMIZERS
+SCHEDULE_NAMES = ("constant", "cosine", "onecycle", "plateau", "step")  # training/optim.py: SCHEDULES
+
+
+def unknown_name(kind: str, name: object, names: Iterable[str]) -> str:
+    """The one message for a name that is not registered: what was given and every name there is."""
+    return f"unknown {kind} {shown(name)}; choose one of: {', '.join(sorted(names))}"
 
 
 class Registry(Generic[T]):
@@ -37,9 +50,7 @@ class Registry(Generic[T]):
     def get(self, name: str, *, where: str = "") -> T:
         if name not in self._items:
             place = f"{where}: " if where else ""
-            raise ConfigError(
-                f"{place}unknown {self.kind} {name!r}; choose one of: {', '.join(self.names())}"
-            )
+            raise ConfigError(place + unknown_name(self.kind, name, self.names()))
         return self._items[name]
 
     def names(self) -> list[str]:

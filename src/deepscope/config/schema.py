@@ -11,13 +11,20 @@ Compact forms are accepted where a person would write them: `optimizer: adam` me
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from deepscope.config.echo import shown
+from deepscope.config.registry import OPTIMIZER_NAMES, SCHEDULE_NAMES, unknown_name
+from deepscope.config.values import Seed, Size
+
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # allow_inf_nan=False: every number of the schema is finite (`lr: .inf` would train on NaN losses); the free
+    # values (a component's options, a layer list) are checked by load_config and parse_options (config/values.py)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 def named(value: Any) -> Any:
@@ -56,7 +63,7 @@ class SplitConfig(Section):
 
     val: float = Field(0.1, ge=0.0, lt=1.0)
     test: float = Field(0.2, ge=0.0, lt=1.0)
-    seed: int = 0
+    seed: Seed = 0
     stratify: bool = True
 
 
@@ -70,6 +77,8 @@ class AugmentConfig(Section):
     shift: int = Field(0, ge=0, description="random translation, in pixels, up to this many each way")
     rotate: float = Field(0.0, ge=0.0, le=180.0, description="random rotation, in degrees, up to this much each way")
 
+
+DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")  # the devices deepscope trains on (training/distributed.py)
 
 FillMethod = Literal["interpolate", "ffill", "drop"]  # how a series' missing values are filled (data/gaps.py)
 
@@ -177,14 +186,29 @@ class ComponentSpec(Section):
     name: str | None = Field(None, description="registered name; None picks the default for the data")
 
 
+def registered(kind: str, names: tuple[str, ...]) -> Any:
+    """A validator of `name` against the names `training` registers (config/registry.py lists them)."""
+
+    def check(cls: type, value: str | None) -> str | None:
+        if value is not None and value not in names:
+            raise ValueError(unknown_name(kind, value, names))
+        return value
+
+    return field_validator("name")(classmethod(check))
+
+
 class OptimizerSpec(ComponentSpec):
-    name: str | None = "adam"
+    name: str | None = Field("adam", description=f"one of {', '.join(OPTIMIZER_NAMES)}")
     lr: float = Field(1e-3, gt=0.0)
     weight_decay: float = Field(0.0, ge=0.0)
 
+    _registered = registered("optimizer", OPTIMIZER_NAMES)
+
 
 class ScheduleSpec(ComponentSpec):
-    name: str | None = "onecycle"
+    name: str | None = Field("onecycle", description=f"one of {', '.join(SCHEDULE_NAMES)}")
+
+    _registered = registered("schedule", SCHEDULE_NAMES)
 
 
 class CombinerConfig(Section):
@@ -193,7 +217,7 @@ class CombinerConfig(Section):
         combiner: {hidden: [128], dropout: 0.2, activation: relu}
     """
 
-    hidden: list[int] = Field(default_factory=list, description="sizes of dense layers after concatenation")
+    hidden: list[Size] = Field(default_factory=list, description="sizes of dense layers after concatenation")
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
     activation: str = "relu"
 
@@ -274,13 +298,22 @@ class TrainConfig(Section):
     monitor: str | None = Field(None, description="metric that picks the best checkpoint, e.g. val.loss")
     restore_best: bool = Field(True, description="the saved model is the best epoch on `monitor` (else the last)")
     checkpoint_every: int | None = Field(None, ge=1, description="also checkpoint every N steps")
-    seed: int = 0
+    seed: Seed = 0
     deterministic: bool = False
-    device: str = "auto"
+    device: str = Field("auto", description="auto (a CUDA GPU when there is one, else the CPU), cpu, cuda, cuda:N "
+                        "or mps")
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     log_every: int = Field(50, ge=1, description="steps between progress updates (each one syncs the device)")
 
     _named = field_validator("optimizer", "schedule", mode="before")(classmethod(lambda cls, v: named(v)))
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        # only the kind of device is checked here; whether this machine has it, when training starts
+        if not DEVICE.fullmatch(value):
+            raise ValueError(f"unknown device {shown(value)}; use auto, cpu, cuda, cuda:N (N a GPU number) or mps")
+        return value
 
     @field_validator("early_stopping", mode="before")
     @classmethod
@@ -331,7 +364,7 @@ class RunConfig(Section):
         if value is None:
             return value
         if not value.strip() or value in {".", ".."} or any(c in value for c in "/\\:\0") or value.startswith("."):
-            raise ValueError(f"{value!r} is not a folder name: give a plain name (letters, digits, - _ and .; not "
+            raise ValueError(f"{shown(value)} is not a folder name: give a plain name (letters, digits, - _ and .; not "
                              "starting with a dot) and put the folder it goes in as run.root")
         return value
 

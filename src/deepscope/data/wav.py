@@ -27,6 +27,11 @@ FORMAT_NAMES = {  # WAVE format tags a user may meet, by the name converters use
     0x0031: "GSM 6.10", 0x0050: "MPEG", 0x0055: "MP3", 0x0161: "WMA", 0x1610: "AAC",
 }
 UNKNOWN_LENGTH = 0xFFFFFFFF  # written by programs that stream a WAV before they know its length
+# Bounds on what a header may claim, so that a 200 KB file cannot decode into gigabytes. 1 kHz-384 kHz spans
+# telephone speech to studio masters; a header claiming 1 Hz would be resampled 8,000-fold to a model's 8 kHz.
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1_000, 384_000
+# samples (all channels) a file may decode to, and a resampling may give: 200 MB of float32, 52 min at 16 kHz
+MAX_SAMPLES = 50_000_000
 CONVERT = ("convert it to 16-bit PCM, e.g. `ffmpeg -i {name} -c:a pcm_s16le out.wav` or "
            "`sox {name} -b 16 -e signed-integer out.wav`")
 
@@ -63,6 +68,10 @@ def read_wav(path: str | Path) -> Recording:
         8000
     """
     try:
+        size = Path(path).stat().st_size
+        if size > 4 * MAX_SAMPLES + 2**20:  # 32-bit samples at most, and a megabyte of other chunks
+            raise DataError(f"{path}: {size:,} bytes, more than the {MAX_SAMPLES:,} samples deepscope decodes "
+                            "from one recording; cut it into shorter clips")
         data = Path(path).read_bytes()
     except OSError as error:
         raise DataError(f"{path}: cannot read this file ({error.strerror or error})") from None
@@ -96,6 +105,9 @@ def decode_wav(data: bytes, name: str = "<bytes>") -> Recording:
             "copied, downloaded or recorded: copy or export it again"
         )
     frames = size // frame_bytes
+    if frames * fmt.channels > MAX_SAMPLES:
+        raise DataError(f"{name}: {frames * fmt.channels:,} samples, more than the {MAX_SAMPLES:,} deepscope decodes "
+                        "from one recording; cut it into shorter clips")
     if frames == 0:
         raise DataError(f"{name}: the WAV holds no audio samples (an empty data chunk); record or export it again")
     samples = _pcm_to_float(data, start, frames * fmt.channels, fmt.bits)  # (frames * channels,) interleaved
@@ -138,6 +150,10 @@ def _parse_format(data: bytes, start: int, size: int, name: str) -> _Format:
     if channels == 0 or sample_rate == 0:
         raise DataError(f"{name}: damaged WAV header ({channels} channels at {sample_rate} Hz); "
                         + CONVERT.format(name=name))
+    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        raise DataError(f"{name}: its header claims a sample rate of {sample_rate:,} Hz, outside the "
+                        f"{MIN_SAMPLE_RATE:,}-{MAX_SAMPLE_RATE:,} Hz of real recordings (a damaged header?); "
+                        + CONVERT.format(name=name))
     return _Format(tag, channels, sample_rate, bits)
 
 
@@ -157,14 +173,29 @@ def _seconds(size: int, fmt: _Format) -> float:
     return size / (fmt.channels * fmt.bits // 8) / fmt.sample_rate
 
 
-def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+def resample(samples: np.ndarray, from_rate: int, to_rate: int, *, keep: int | None = None,
+             name: str = "recording") -> np.ndarray:
     """(S,) at `from_rate` Hz -> (S * to_rate / from_rate,) at `to_rate`, with scipy's polyphase filter.
+
+    `keep`: only the first `keep` output samples are wanted (a clip cut to the model's length), so only the
+    input they depend on is resampled: a long recording is not resampled whole to be cut. More than
+    MAX_SAMPLES output samples is a DataError naming `name`.
 
     Example:
         >>> resample(np.zeros(8000, np.float32), 8000, 16000).shape
         (16000,)
     """
     if from_rate == to_rate:
-        return samples
+        return samples if keep is None else samples[:keep]
     divisor = math.gcd(from_rate, to_rate)
-    return resample_poly(samples, to_rate // divisor, from_rate // divisor).astype(np.float32)
+    up, down = to_rate // divisor, from_rate // divisor
+    if keep is not None:  # the filter reaches 10 * max(up, down) up-sampled steps either side (scipy's default)
+        margin = math.ceil(10 * max(up, down) / up) + 2
+        samples = samples[: math.ceil(keep * down / up) + margin]
+    out_length = math.ceil(len(samples) * up / down)
+    if out_length > MAX_SAMPLES:
+        raise DataError(f"{name}: resampling {len(samples):,} samples from {from_rate:,} Hz to {to_rate:,} Hz "
+                        f"gives {out_length:,}, more than the {MAX_SAMPLES:,} deepscope decodes from one recording; "
+                        "cut it into shorter clips")
+    out = resample_poly(samples, up, down).astype(np.float32)
+    return out if keep is None else out[:keep]

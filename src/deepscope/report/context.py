@@ -24,8 +24,8 @@ from deepscope.data.features import Feature
 from deepscope.data.prepare import PreparedData, load_splits
 from deepscope.data.sources.builtin import BUILTIN_DATASETS, dataset_status
 from deepscope.models.saving import load_model
-from deepscope.track.rundir import RunDir
-from deepscope.track.runinfo import RunInfo, read_run
+from deepscope.track.runfiles import link_out
+from deepscope.track.runinfo import MODEL_JSON, WEIGHTS, RunInfo, read_run
 
 log = logging.getLogger("deepscope")
 
@@ -128,8 +128,12 @@ class ReportContext:
             self.inputs, self.outputs = {}, {}
 
     def _load_model(self) -> None:
-        if not RunDir(self.path).model_json.exists():
+        if not (self.path / MODEL_JSON).exists():
             self.missing["model"] = "no trained model in this run (model/model.json is missing)"
+            return
+        links = [name for name in (MODEL_JSON, WEIGHTS) if link_out(self.path, name)]
+        if links:  # never read through a link out of the run folder (a planted link to another file)
+            self.missing["model"] = f"{' and '.join(links)} link out of the run folder: the model is not loaded"
             return
         try:
             saved = load_model(self.path)
@@ -139,9 +143,13 @@ class ReportContext:
         self.model, self.inputs, self.outputs = saved.model, saved.inputs, saved.outputs
 
     def _load_data(self) -> None:
-        """The raw splits again from config.yaml, encoded with the *saved* features (as at prediction time)."""
+        """The raw splits again from config.yaml (as `read_run` read it: bounded, never through a link), encoded
+        with the *saved* features (as at prediction time)."""
+        if not self.info.config:
+            self.missing["data"] = "the run's data could not be read again (config.yaml is missing or unreadable)"
+            return
         try:
-            config = load_config(self.path / "config.yaml")
+            config = load_config(self.info.config)
             absent = _absent_builtin(config.data.source)
             if absent:
                 self.missing["data"] = absent

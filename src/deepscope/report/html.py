@@ -78,8 +78,10 @@ PAGE_CSS = "body { margin: 0; background: #fff; }"
 
 def escape(value: Any) -> str:
     """Any value as safe HTML text. "://" is written with an entity, so a URL in user text reads the same but can
-    never become a reference to fetch (and an offline check that scans the page for URLs stays exact)."""
-    return html.escape(str(value), quote=True).replace("://", "&#58;//")
+    never become a reference to fetch (and an offline check that scans the page for URLs stays exact). A file name
+    that is not UTF-8 (its bytes kept as surrogates by Python) is shown with replacement characters."""
+    text = str(value).encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return html.escape(text, quote=True).replace("://", "&#58;//")
 
 
 def page(title: str, body: str) -> str:

@@ -10,20 +10,22 @@ import yaml
 
 from deepscope.report.context import ReportContext
 from deepscope.report.html import escape, key_values, note, table
+from deepscope.track.runfiles import folder_text
 
 MAX_CONFIG_CHARS = 20_000
 
 
 def config(context: ReportContext) -> str:
-    path = context.path / "config.yaml"
     if context.info.config:
         text = yaml.safe_dump(context.info.config, sort_keys=False, default_flow_style=None, width=100)
         return f"<pre>{escape(text[:MAX_CONFIG_CHARS])}</pre>"
-    if path.exists():  # unreadable as YAML: show what is there, so the reader can see what went wrong
-        text = path.read_text(encoding="utf-8", errors="replace")
+    # unreadable as a config: show its text, so the reader can see what went wrong, but only a file of the run
+    # folder and within bounds (a link to a secrets file is never copied into the report)
+    text, problem = folder_text(context.path, "config.yaml")
+    if text is not None:
         shown = f"<pre>{escape(text[:MAX_CONFIG_CHARS])}</pre>"
         return note("config.yaml could not be read as a config; its text:") + shown
-    return note("config.yaml is missing.")
+    return note(f"{problem}; it is not shown." if problem else "config.yaml is missing.")
 
 
 def environment(context: ReportContext) -> str:
@@ -64,8 +66,10 @@ def timings(context: ReportContext) -> str:
 
 def files_table(folder: Path) -> str:
     rows = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        rows.append([str(path.relative_to(folder)), _size(path.stat().st_size)])
+    # a link is listed as a link, never followed (its size is the link's own)
+    for path in sorted(p for p in folder.rglob("*") if (p.is_file() or p.is_symlink()) and not p.name.startswith(".")):
+        rows.append([str(path.relative_to(folder)) + (" (a link)" if path.is_symlink() else ""),
+                     _size(path.lstat().st_size)])
     return table(["file", "size"], rows[:50])
 
 

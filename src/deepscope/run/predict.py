@@ -13,7 +13,7 @@ from typing import Any
 
 from deepscope.config.loading import load_config
 from deepscope.data.sources import TABLE_OPTIONS
-from deepscope.data.sources.csv_table import load_csv
+from deepscope.data.sources.csv_table import check_delimiter, first_fields, load_csv
 from deepscope.data.suffixes import AUDIO_SUFFIXES, IMAGE_SUFFIXES, TABLE_SUFFIXES
 from deepscope.errors import DataError
 from deepscope.io import write_text
@@ -39,12 +39,15 @@ def predict(run: str | Path, source: str | Path) -> list[dict[str, Any]]:
 def predict_path(run: str | Path, source: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
     """(one prediction per example, the example's name: file path, row number or the text)."""
     predictor = Predictor.load(run)
-    path = Path(source)
-    if not path.exists():
+    path = _existing_path(source)
+    if path is None:
         text = _text_input(predictor)
         if text is None:
-            raise DataError(f"{source}: no such file or folder; give an image, a WAV file, a folder of them, or a CSV "
-                            "file")
+            what = f"{str(source)[:200]}: no such file or folder" if str(source).strip() else "no input given"
+            raise DataError(f"{what}; give an image, a WAV file, a folder of them, or a CSV file")
+        if not str(source).strip():
+            raise DataError(f"the text is empty: this model predicts {', '.join(predictor.outputs)} from its text "
+                            f"input {text!r}; give the text in quotes, e.g. deepscope predict RUN \"a fine film\"")
         return predictor.predict({text: [str(source)]}), [str(source)]
     if path.is_dir():
         kind = _file_kind(predictor, path)
@@ -87,16 +90,30 @@ def _read_table(path: Path, reading: dict[str, Any], *, outputs: list[str]) -> d
     row) names this file's columns the same way: all of them, or all but the outputs (a file to predict has no
     target column)."""
     names = reading.get("columns")
-    table = load_csv(path, **{**reading, "columns": None}).splits["train"]
     if not names:
-        return table
+        return load_csv(path, **reading).splits["train"]
     inputs_only = [name for name in names if name not in outputs]
+    first, delimiter = first_fields(path, delimiter=reading.get("delimiter"), encoding=reading.get("encoding"))
+    width = len(first)
     for chosen in (names, inputs_only):
-        if len(chosen) == len(table):
-            return dict(zip(chosen, table.values()))
-    raise DataError(f"{path}: {len(table)} columns, but this run's data.columns names {len(names)} "
+        if len(chosen) == width:  # named before reading, so that a message about a cell names its column
+            return load_csv(path, **{**reading, "columns": chosen}).splits["train"]
+    check_delimiter(path, first, delimiter)  # one field holding `;`: a file separated by another delimiter
+    raise DataError(f"{path}: {width} columns, but this run's data.columns names {len(names)} "
                     f"({len(inputs_only)} without the outputs {', '.join(outputs)}): give a file with the columns "
                     f"{', '.join(inputs_only)} in that order")
+
+
+def _existing_path(source: str | Path) -> Path | None:
+    """The file or folder `source` names, or None: an empty argument is no path (Path("") is the current
+    folder), and a paragraph longer than a file name may be cannot be one (the system refuses to look it up)."""
+    if not str(source).strip():
+        return None
+    path = Path(source)
+    try:
+        return path if path.exists() else None
+    except (OSError, ValueError):  # a name too long, or holding a NUL byte
+        return None
 
 
 def _text_input(predictor: Predictor) -> str | None:

@@ -8,15 +8,16 @@ the store, and damaged or half-written folders (listed as incomplete, with the r
     ds.runs.show("mnist-20261123-214500")                       # the row, with every metric's series
     ds.runs.compare(["mnist-...", "mnist-..."], metric="val.loss", plot="loss.png")
     ds.runs.tag("mnist-20261123-214500", {"group": "baseline"})
-    ds.runs.delete("mnist-20261123-214500", files=True)
+    ds.runs.delete("mnist-20261123-214500", files=True)          # only a folder deepscope trained in (see below)
     ds.runs.reindex("runs")
     ds.runs.status("runs/mnist-20261123-214500")                # ("finished", []) from the folder alone
 """
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +25,13 @@ from typing import Any
 from deepscope.errors import UserError
 from deepscope.report.plots import plot_across_runs
 from deepscope.track.columns import headline_columns
+from deepscope.track.deletion import Listing, folder_listing, folder_to_delete, link_refused
 from deepscope.track.resolve import find_run, open_store
-from deepscope.track.runinfo import is_run_dir, read_run
+from deepscope.track.runfiles import text_only
+from deepscope.track.runinfo import read_run
+from deepscope.track.store import DamagedStoreError, RunStore
 from deepscope.track.store_query import WHERE
+from deepscope.track.store_rows import TAG_CHARS
 
 DEFAULT_ROOT = "runs"
 COMPARED = ("val.loss", "train.loss")  # the metric compared when none is named: the first any run has
@@ -93,18 +98,26 @@ def differing_params(rows: list[dict[str, Any]]) -> list[str]:
     return [key for key in keys if len({repr(row["params"].get(key)) for row in rows}) > 1]
 
 
-def delete(run: str, root: str | Path = DEFAULT_ROOT, *, files: bool = False) -> dict[str, Any]:
-    """Remove a run from the store, and with `files` its folder too; returns the row it was."""
+def delete(run: str, root: str | Path = DEFAULT_ROOT, *, files: bool = False,
+           confirm: Callable[[Listing], bool] | None = None) -> dict[str, Any] | None:
+    """Remove a run from the store, and with `files` its folder too; returns the row it was, or None when
+    `confirm(listing)` (asked with every file the folder holds before anything is removed) says no.
+
+    The store is not trusted to point at a run: a folder is deleted only when it is a real folder (not a link)
+    directly inside the run root, at the path the store recorded, and holds the env.json deepscope wrote
+    (track/deletion.py has the rules); otherwise a UserError says why and nothing is deleted."""
+    if files and os.sep in run and Path(run).is_symlink():  # an alias: its target is a run of its own
+        raise link_refused(Path(run))
     store, row = find_run(run, root)
-    folder = Path(row["path"])
-    if files and folder.exists():
-        if not is_run_dir(folder):  # the store is not trusted to point at a run: never delete anything else
-            raise UserError(f"{folder}: does not look like a run folder (no config.yaml, metrics.jsonl, ...); "
-                            "not deleted")
+    store_root = store.path.parent
+    if files and (os.path.lexists(store_root / row["name"]) or Path(row["path"]).exists()):
+        listing = folder_listing(folder_to_delete(store_root, row["name"], row["path"]))
+        if confirm is not None and not confirm(listing):
+            return None
         try:
-            shutil.rmtree(folder)
+            shutil.rmtree(listing.folder)  # never follows a link inside it (and refuses a link in its place)
         except OSError as error:
-            raise UserError(f"{folder}: could not delete the folder ({error})") from None
+            raise UserError(f"{listing.folder}: could not delete the folder ({error})") from None
     store.delete(row["name"])
     return row
 
@@ -122,8 +135,11 @@ def parse_tags(items: Iterable[str]) -> dict[str, str | None]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise UserError(f"tag {item!r}: write KEY=VALUE (e.g. group=baseline), or KEY= to remove a tag")
-        changes[key.strip()] = value.strip() or None
+            raise UserError(f"tag {item[:TAG_CHARS]!r}: write KEY=VALUE (e.g. group=baseline), or KEY= to remove a tag")
+        if len(key) > TAG_CHARS or len(value) > TAG_CHARS:
+            raise UserError(f"tag {key[:40]!r}: {max(len(key), len(value)):,} characters; a tag's key and value hold "
+                            f"at most {TAG_CHARS:,} each (a longer note belongs in a file)")
+        changes[text_only(key.strip())] = text_only(value.strip()) or None  # argv bytes that are not UTF-8
     return changes
 
 
@@ -134,9 +150,19 @@ def status(run: str | Path) -> tuple[str, list[str]]:
     return info.status, info.problems
 
 
-def reindex(root: str | Path = DEFAULT_ROOT) -> int:
-    """Rebuild the store from the run folders (they are the source of truth); the number of runs."""
-    return open_store(root).reindex(root)
+@dataclass
+class Reindexed:
+    runs: int  # the runs recorded
+    replaced: str | None  # why the store file was replaced by a new one (it was damaged), else None
+
+
+def reindex(root: str | Path = DEFAULT_ROOT) -> Reindexed:
+    """Rebuild the store from the run folders (they are the source of truth). A damaged store file (not SQLite,
+    tables missing columns) is replaced by a new one: it is only an index of the folders."""
+    try:
+        return Reindexed(open_store(root, sync=False).reindex(root), None)
+    except DamagedStoreError as error:
+        return Reindexed(RunStore.replace_damaged(root).reindex(root), f"{error.path} was damaged ({error.problem})")
 
 
 def _where_key(expression: str) -> str:

@@ -9,7 +9,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,15 +72,47 @@ def train(
         target: with data and no config, the column to predict (a table needs it).
         resume: a run directory to continue on the same trajectory.
         progress: show progress and live diagnostics on the console.
+
+    The run folder is locked while this process trains in it: another process training in it (a second
+    `--resume`) is refused with a UserError naming this one's PID.
     """
     run_dir, config = _resolve_run(config_or_data(config, target), overrides, resume)
-    data = prepare_data(config.data)
-    config = resolved_config(config, data)  # what inference chose, written down: config.yaml trains it again
-    model = model_for(config, data)
-    log.info("%s", describe(config, data, model))
-    if run_dir is None:
-        run_dir = RunDir.create(config.run.root, config.run.name or _default_name(config))
-        write_text(run_dir.config, config_to_yaml(config))
+    with ExitStack() as held:
+        if run_dir is not None:  # a resume: the run is this process's before anything is prepared or written
+            held.enter_context(_training_in(run_dir))
+        data = prepare_data(config.data)
+        config = resolved_config(config, data)  # what inference chose, written down: config.yaml trains it again
+        model = model_for(config, data)
+        log.info("%s", describe(config, data, model))
+        # the device, the precision and the optimizer's and schedule's options, refused before a folder exists
+        trainer_for(config).check_optimization(model)
+        if run_dir is None:
+            run_dir = RunDir.create(config.run.root, config.run.name or _default_name(config))
+            held.enter_context(_training_in(run_dir))  # locked at once: a new folder is never written unlocked
+            write_text(run_dir.config, config_to_yaml(config))
+        return _fit_and_finish(run_dir, config, data, model, resume=resume is not None, progress=progress)
+
+
+@contextmanager
+def _training_in(run_dir: RunDir) -> Iterator[None]:
+    """Hold the run's lock for as long as this process trains in it (a second `--resume` is refused, naming this
+    process), and clear the temporary files a killed run left, at the start and again at a finished run's end."""
+    with run_dir.lock():
+        _remove_stale_temp_files(run_dir)
+        yield
+        _remove_stale_temp_files(run_dir)
+
+
+def _remove_stale_temp_files(run_dir: RunDir) -> None:
+    if removed := run_dir.remove_stale_temp_files():
+        log.info("removed %d temporary file(s) left by a stopped run: %s", len(removed),
+                 ", ".join(str(p.relative_to(run_dir.path)) for p in removed[:5]))
+
+
+def _fit_and_finish(run_dir: RunDir, config: Config, data: PreparedData, model: DeepscopeModel, *, resume: bool,
+                    progress: bool) -> Run:
+    """Train in the locked `run_dir` (from its last checkpoint on a resume), then save, evaluate, diagnose and
+    report."""
     trainer = trainer_for(config, run_dir, progress=progress, data=data)
     write_environment(run_dir, config.train.seed, trainer.device)
     resume_from = run_dir.last_checkpoint if resume and run_dir.last_checkpoint.exists() else None

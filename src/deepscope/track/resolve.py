@@ -38,11 +38,10 @@ def run_folder(path: str | Path, *, command: str = "report") -> Path:
 def latest_runs(folder: Path, count: int = RUNS_SUGGESTED) -> list[Path]:
     """The most recently written run directories directly inside `folder`, newest first."""
     try:
-        runs = [p for p in folder.iterdir() if is_run_dir(p)]
-    except OSError:
+        runs = [(p.lstat().st_mtime, p) for p in folder.iterdir() if not p.is_symlink() and is_run_dir(p)]
+    except OSError:  # unreadable, or changed while listed: no suggestion rather than a traceback
         return []
-    runs.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-    return runs[:count]
+    return [p for _, p in sorted(runs, key=lambda pair: pair[0], reverse=True)[:count]]
 
 
 def open_store(root: str | Path, *, sync: bool = True) -> RunStore:

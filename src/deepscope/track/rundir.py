@@ -6,6 +6,10 @@
       metrics.jsonl      one line per epoch, then one per final evaluation ({"split": "test", ...})
       checkpoints/       last.safetensors (resume), best.safetensors (best weights)
       model/             weights.safetensors + model.json (architecture, fitted features, versions)
+      .lock              held by the process that trains in it (`RunDir.lock`), with its PID
+
+A process that trains in a run folder holds its lock from before its first write to after its last, so two
+`--resume` of one run cannot interleave; readers (runs, report, the dashboard) need no lock.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 import itertools
 import os
 import platform
+import re
+import stat
 import sys
 import time
 from dataclasses import dataclass
@@ -21,9 +27,14 @@ from typing import Any
 
 import torch
 
-from deepscope.io import read_lines, write_json
+from deepscope.io import TEMP_PREFIX, TEMP_SUFFIX, read_lines, write_json
+from deepscope.track.lock import FolderLock
 
 MODEL_DIR, WEIGHTS_FILE, MODEL_FILE = "model", "weights.safetensors", "model.json"  # written by models/saving.py
+# `deepscope.io.atomic_write`'s temporary files, `.NAME.RANDOM.tmp` (RANDOM: mkstemp's 8 characters); nothing else
+TEMP_FILE = re.compile(rf"{re.escape(TEMP_PREFIX)}.+\.[a-z0-9_]{{8}}{re.escape(TEMP_SUFFIX)}", re.IGNORECASE)
+TEMP_FOLDERS = (".", "checkpoints", MODEL_DIR)  # where a run writes atomically
+STALE_TEMP_SECONDS = 10.0  # a report or JSON file is written in well under a second: untouched this long, no live write
 
 
 @dataclass(frozen=True)
@@ -55,12 +66,46 @@ class RunDir:
     model_json = property(lambda self: self.path / MODEL_DIR / MODEL_FILE)
     diagnosis = property(lambda self: self.path / "diagnosis.json")
 
+    def lock(self) -> FolderLock:
+        """Hold this run for training (release it, or end the process); another holder is a clear UserError."""
+        return FolderLock.acquire(self.path, "run {folder} is being trained by process {pid}; wait for it to "
+                                             "finish or stop it, then try again")
+
+    def remove_stale_temp_files(self) -> list[Path]:
+        """Delete the temporary files a killed writer left (`.NAME.RANDOM.tmp`, in the run folder, checkpoints/
+        and model/) and return them. Call it holding the lock, so that no training process owns one; a file
+        touched in the last STALE_TEMP_SECONDS is kept, as it may be a live write by a command that does not
+        train (`deepscope report` writing report.html)."""
+        removed, cutoff = [], time.time() - STALE_TEMP_SECONDS
+        for folder in TEMP_FOLDERS:
+            for path in _temp_files(self.path / folder):
+                status = path.lstat()
+                if stat.S_ISREG(status.st_mode) and status.st_mtime < cutoff:
+                    path.unlink(missing_ok=True)
+                    removed.append(path)
+        return removed
+
     def read_metrics(self) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-        """(per-epoch rows, final evaluations by split)."""
+        """(per-epoch rows, one per epoch in order, final evaluations by split)."""
         rows = read_lines(self.metrics)
-        epochs = [r for r in rows if "split" not in r]
-        finals = {r["split"]: {k: v for k, v in r.items() if k != "split"} for r in rows if "split" in r}
+        epochs = one_row_per_epoch([r for r in rows if "split" not in r])
+        finals = {str(r["split"]): {k: v for k, v in r.items() if k != "split"} for r in rows if "split" in r}
         return epochs, finals
+
+
+def one_row_per_epoch(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per-epoch rows with an epoch logged twice kept once, the last line winning (a resume logs again what a
+    killed run had logged past its checkpoint), ordered by epoch; rows without a whole epoch number are dropped."""
+    latest = {row["epoch"]: row for row in rows if isinstance(row.get("epoch"), int)
+              and not isinstance(row.get("epoch"), bool)}
+    return [latest[epoch] for epoch in sorted(latest)]
+
+
+def _temp_files(folder: Path) -> list[Path]:
+    try:
+        return [folder / name for name in os.listdir(folder) if TEMP_FILE.fullmatch(name)]
+    except OSError:  # no such folder (yet), or not a folder
+        return []
 
 
 def environment(seed: int, device: torch.device) -> dict[str, Any]:

@@ -16,6 +16,11 @@ the write lock up front, so two writers never deadlock upgrading a read lock; SQ
 lock; a statement that still finds the database locked (SQLite gives up at once in a few cases, e.g. while another
 connection recovers the WAL) is retried with jittered exponential backoff.
 
+The store is an index of the run folders, never their only copy: a store file that is not SQLite, or whose tables
+lack what this version reads (another program's file, a table dropped by hand, a page overwritten) is refused
+with one `DamagedStoreError` naming `deepscope runs reindex`, which replaces it by one rebuilt from the folders
+(`RunStore.replace_damaged`). A `runs.sqlite` that is a link out of its run root is refused too.
+
 The schema version is `PRAGMA user_version`. `MIGRATIONS[v]` takes a store from version v to v + 1, inside the
 same transaction as the version bump, so a store is never left half-migrated. A new store is built by the same
 migrations an old one is upgraded with, so the upgrade path runs every time a store is created.
@@ -39,10 +44,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from deepscope.errors import UserError
+from deepscope.io import resolves_inside, write_json
 from deepscope.track.runinfo import RunInfo, find_runs
 from deepscope.track.store_query import as_number, check_key, lookup, matches, parse_where, sorted_rows
 from deepscope.track.store_rows import folder_artefacts, folder_signature, read_folder
-from deepscope.track.store_schema import MIGRATIONS, schema_version
+from deepscope.track.store_schema import MIGRATIONS, schema_problem, schema_version
 from deepscope.track.store_sql import ensure_run, put_run, record_folder, replace_runs, run_rows
 
 T = TypeVar("T")
@@ -53,6 +59,16 @@ TIMEOUT = 10.0  # seconds SQLite waits for another writer's lock before a statem
 RETRIES = 8  # attempts after a "locked" failure, waiting BACKOFF * 2**n seconds (jittered, at most MAX_BACKOFF)
 BACKOFF = 0.02
 MAX_BACKOFF = 2.0
+STORE_FILES = ("", "-wal", "-shm")  # the database and SQLite's write-ahead log and index beside it
+
+
+class DamagedStoreError(UserError):
+    """The store file is not a run store this deepscope can read; `deepscope runs reindex` rebuilds it."""
+
+    def __init__(self, path: Path, problem: str):
+        self.path, self.problem = path, problem
+        super().__init__(f"{path}: not a run store this deepscope can read ({problem}); it is only an index of the "
+                         f"run folders: `deepscope runs reindex --root {path.parent}` rebuilds it from them")
 
 
 # --- the store ---------------------------------------------------------------------------------------------------
@@ -76,8 +92,27 @@ class RunStore:
 
     @classmethod
     def for_root(cls, root: str | Path, **options: Any) -> RunStore:
-        """The store of a run root: `<root>/runs.sqlite`."""
-        return cls(Path(root) / FILENAME, **options)
+        """The store of a run root: `<root>/runs.sqlite` (refused when it is a link leading out of the root:
+        every write would land in another file)."""
+        path = Path(root) / FILENAME
+        for linked in (Path(f"{path}{suffix}") for suffix in STORE_FILES):  # SQLite would write through a link
+            if linked.is_symlink() and not resolves_inside(linked, root):
+                raise UserError(f"{linked} is a link out of the run root; the run store must be a file inside it: "
+                                f"remove the link, then `deepscope runs reindex --root {root}` builds the store again")
+        return cls(path, **options)
+
+    @classmethod
+    def replace_damaged(cls, root: str | Path, **options: Any) -> RunStore:
+        """A new, empty store in place of the damaged one of `root` (its WAL files too: a stale log replayed into
+        a new file would damage it again). Only the store's own file names are removed, never through a link."""
+        path = Path(root) / FILENAME
+        for suffix in STORE_FILES:
+            try:
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            except OSError as error:
+                raise UserError(f"{path}{suffix}: cannot remove the damaged run store ({error.strerror}); remove it "
+                                "yourself, then run `deepscope runs reindex` again") from None
+        return cls.for_root(root, **options)
 
     def close(self) -> None:
         with self._lock:
@@ -145,9 +180,7 @@ class RunStore:
                     con.execute("INSERT OR REPLACE INTO tags VALUES (?, ?, ?)", (run_id, str(key), str(value)))
             return dict(con.execute("SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", (run_id,)))
         current = self._write(work)
-        if folder.is_dir():
-            from deepscope.io import write_json  # imports torch: only paid by who tags
-
+        if self._writable_folder(folder):
             write_json(folder / "tags.json", current)
 
     def delete(self, name: str) -> None:
@@ -181,20 +214,18 @@ class RunStore:
             if path != str(folder.resolve()) or signature != folder_signature(folder) or status == "running":
                 stale.append(folder)
         infos = [read_folder(f) for f in stale]
-        vanished = [name for name, (path, *_) in known.items() if not Path(path).exists()]
+        # a run whose folder is gone, or a `latest` link an older deepscope recorded as a run
+        vanished = [name for name, (path, *_) in known.items()
+                    if not Path(path).exists() or (Path(root) / name).is_symlink()]
         if infos or vanished:
             self._write(lambda con: replace_runs(con, infos, vanished))
         return len(infos)
 
     def reindex(self, root: str | Path) -> int:
-        """Rebuild the store from the run folders under `root` (and those elsewhere that the store knows and that
-        still exist): every run read again, deleted ones brought back, vanished ones dropped. One transaction:
+        """Rebuild the store from the run folders under `root`: every run read again, deleted ones brought back,
+        the rest dropped (a path the store holds is not trusted: only the folders are read). One transaction:
         readers see the old store or the new one. Returns the number of runs recorded."""
-        folders = {f.resolve(): f for f in find_runs(root)}
-        for (path,) in self._read(lambda con: con.execute("SELECT path FROM runs").fetchall()):
-            if Path(path).is_dir() and Path(path) not in folders:
-                folders[Path(path)] = Path(path)
-        infos = [read_folder(f) for f in folders.values()]
+        infos = [read_folder(f) for f in find_runs(root)]
         keep = {info.name for info, _, _ in infos}
 
         def work(con: sqlite3.Connection) -> None:
@@ -275,6 +306,11 @@ class RunStore:
         hint = f"did you mean {' or '.join(close)}?" if close else "`deepscope runs list` shows the runs it has"
         return UserError(f"no run named {name!r} in {self.path}; {hint}")
 
+    def _writable_folder(self, folder: Path) -> bool:
+        """Whether deepscope may write into `folder` for this store: a real folder (not a link) inside its root.
+        A path read from the store is not trusted to be one."""
+        return folder.is_dir() and not folder.is_symlink() and resolves_inside(folder, self.path.parent)
+
     def _folder(self, run_dir: str | Path) -> Path:
         """A run folder given by path, or by the name of a run the store knows (UserError if neither)."""
         path = Path(run_dir)
@@ -305,8 +341,7 @@ class RunStore:
             raise UserError(f"{self.path}: cannot open the run store ({error}); check that its folder exists and "
                             "is writable") from None
         except sqlite3.DatabaseError as error:
-            raise UserError(f"{self.path}: not a run store ({error}); delete it and run `deepscope runs reindex "
-                            f"--root {self.path.parent}` to rebuild it from the run folders") from None
+            raise DamagedStoreError(self.path, str(error)) from None
         self._con = con
         return con
 
@@ -345,12 +380,21 @@ class RunStore:
                                     f"{RETRIES} retries; try again") from None
                 self.retries += 1
                 time.sleep(min(BACKOFF * 2 ** n, MAX_BACKOFF) * random.uniform(0.5, 1.5))
+            except sqlite3.DatabaseError as error:
+                if type(error) is not sqlite3.DatabaseError:  # an IntegrityError is a bug, with its traceback
+                    raise
+                raise DamagedStoreError(self.path, str(error)) from None  # "disk image is malformed": overwritten
         raise AssertionError("unreachable")
 
     def _migrate(self) -> None:
         version = self._read(lambda con: schema_version(con))
-        if version == self.SCHEMA_VERSION:
-            return
+        if version != self.SCHEMA_VERSION:
+            self._upgrade()
+        problem = self._read(schema_problem)
+        if problem:
+            raise DamagedStoreError(self.path, problem)
+
+    def _upgrade(self) -> None:
 
         def work(con: sqlite3.Connection) -> None:
             current = schema_version(con)  # again, under the write lock: another process may have migrated meanwhile
@@ -360,8 +404,13 @@ class RunStore:
                 raise UserError(f"{self.path}: run store schema version {current} is newer than this deepscope "
                                 f"reads ({self.SCHEMA_VERSION}); upgrade deepscope, or delete the file and run "
                                 f"`deepscope runs reindex --root {self.path.parent}`")
-            for migration in MIGRATIONS[current:]:
-                migration(con)
+            try:
+                for migration in MIGRATIONS[current:]:
+                    migration(con)
+            except sqlite3.OperationalError as error:  # tables of another program, or of a half-copied store
+                if _locked(error):
+                    raise
+                raise DamagedStoreError(self.path, f"version {current} cannot be upgraded: {error}") from None
             con.execute(f"PRAGMA user_version = {self.SCHEMA_VERSION}")
         self._write(work)
 

@@ -4,14 +4,15 @@ whenever the folder does (so `sync` re-reads only changed runs)."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 
+from deepscope.track.runfiles import folder_text, parse_json, text_only
 from deepscope.track.runinfo import FILES, RunInfo, flatten, read_run
 from deepscope.track.store_query import as_number
 
 MAX_ARTEFACTS = 500  # files listed per run: a folder of thousands of checkpoints is not a table's business
+MAX_TAGS, TAG_CHARS = 100, 1000  # tags kept of a run's tags.json, and the characters of a key or a value
 SIGNED_FILES = (*FILES, "model/weights.safetensors", "tags.json")  # a change to any of these re-reads a run
 
 
@@ -32,7 +33,8 @@ def metric_rows(info: RunInfo, steps: dict[int, int]) -> list[tuple[int | None, 
         for key, value in flatten({k: evaluation.get(k) for k in ("one_step", "horizon")}).items():
             if not key.endswith(".steps") and ".forecast." not in key and as_number(value) is not None:
                 finals[f"forecast.{split}.{key}"] = value
-    return rows + [(None, None, name, float(value)) for name, value in finals.items()]
+    return rows + [(None, None, name, number) for name, value in finals.items()
+                   if (number := as_number(value)) is not None]
 
 
 def folder_signature(folder: Path) -> str:
@@ -40,7 +42,7 @@ def folder_signature(folder: Path) -> str:
     parts = []
     for name in SIGNED_FILES:
         try:
-            stat = (folder / name).stat()
+            stat = (folder / name).lstat()  # a link is not followed, here or anywhere in a run folder
         except OSError:
             continue
         parts.append(f"{name}:{stat.st_size}:{stat.st_mtime_ns}")
@@ -49,16 +51,19 @@ def folder_signature(folder: Path) -> str:
 
 def folder_artefacts(folder: Path) -> list[tuple[str, str, int]]:
     """(relative path, kind, bytes) of the files in a run folder, temporary files left out."""
-    found = []
+    found: list[tuple[str, str, int]] = []
     for directory, subfolders, files in os.walk(folder):
+        if len(found) >= MAX_ARTEFACTS:  # a folder of a million files is not walked to its end
+            break
         subfolders.sort()
         for name in sorted(files):
             if name.startswith(".") or len(found) >= MAX_ARTEFACTS:
                 continue
             path = Path(directory) / name
-            relative = path.relative_to(folder).as_posix()
+            # a name of bytes that are not UTF-8 is stored with replacement characters (SQLite holds text)
+            relative = text_only(path.relative_to(folder).as_posix())
             try:
-                found.append((relative, artefact_kind(relative), path.stat().st_size))
+                found.append((relative, artefact_kind(relative), path.lstat().st_size))
             except OSError:
                 continue  # removed while listed
     return found
@@ -74,9 +79,10 @@ def artefact_kind(relative: str) -> str:
 
 
 def folder_tags(folder: Path) -> dict[str, str] | None:
-    # tags.json is written by set_tags; a damaged one is ignored (the store's tags are kept)
-    try:
-        tags = json.loads((folder / "tags.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    """The tags of a run's tags.json (written by set_tags), at most MAX_TAGS of TAG_CHARS each; None when there is
+    none or it is damaged, a link out of the folder or too big (then the store's tags are kept)."""
+    text, problem = folder_text(folder, "tags.json")
+    tags, problem = parse_json(text, "tags.json") if text is not None else (None, problem)
+    if problem is not None or not isinstance(tags, dict):
         return None
-    return {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else None
+    return {str(k)[:TAG_CHARS]: str(v)[:TAG_CHARS] for k, v in list(tags.items())[:MAX_TAGS]}

@@ -61,6 +61,17 @@ def _v1_to_v2(con: sqlite3.Connection) -> None:
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v0_to_v1, _v1_to_v2]
 
+# the tables and columns the migrations build: a store that claims the latest version but lacks one of them (a
+# file another program wrote, a table dropped by hand) is damaged, and every query would fail on it
+TABLES = {
+    "runs": {"id", "name", "path", "status", "problems", "task", "started", "signature", "deleted", "updated"},
+    "params": {"run_id", "key", "value"},
+    "metrics": {"run_id", "step", "epoch", "name", "value"},
+    "latest": {"run_id", "name", "step", "value"},
+    "artefacts": {"run_id", "path", "kind", "bytes"},
+    "tags": {"run_id", "key", "value"},
+}
+
 
 def execute_all(con: sqlite3.Connection, script: str) -> None:
     # one statement at a time: executescript() would COMMIT the migration's transaction half-way
@@ -75,3 +86,15 @@ def execute_all(con: sqlite3.Connection, script: str) -> None:
 
 def schema_version(con: sqlite3.Connection) -> int:
     return con.execute("PRAGMA user_version").fetchone()[0]
+
+
+def schema_problem(con: sqlite3.Connection) -> str | None:
+    """What the store's tables lack of TABLES ("table runs has no column signature"), or None when they are whole."""
+    for table, columns in TABLES.items():
+        found = {row[1] for row in con.execute(f"PRAGMA table_info({table})")}
+        if not found:
+            return f"it has no table {table}"
+        missing = sorted(columns - found)
+        if missing:
+            return f"its table {table} has no column {', '.join(missing)}"
+    return None

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from deepscope.config.echo import cut
 from deepscope.config.registry import Registry
 from deepscope.errors import ConfigError
 from deepscope.training.monitor import improves
@@ -82,7 +83,11 @@ def build_optimizer(params: nn.Module | Iterable[Any], name: str, *, lr: float, 
     kwargs = {**recipe.defaults, **options}
     if "fused" in allowed and "fused" not in options and "foreach" not in options and _all_on_cuda(groups):
         kwargs["fused"] = True  # one kernel for all parameters: fewer launches per step on a GPU
-    return recipe.cls(groups, lr=lr, weight_decay=weight_decay, **kwargs)
+    try:
+        return recipe.cls(groups, lr=lr, weight_decay=weight_decay, **kwargs)
+    except (TypeError, ValueError) as error:  # torch's own checks of its options (betas: 3, momentum: -1)
+        raise ConfigError(f"train.optimizer: {name} refuses these options ({cut(str(error))}); "
+                          f"check {', '.join(sorted(options)) or 'its options'}") from None
 
 
 def _param_groups(params: nn.Module | Iterable[Any], weight_decay: float) -> list[dict[str, Any]]:
@@ -251,8 +256,14 @@ def build_schedule(optimizer: torch.optim.Optimizer, spec: dict[str, Any] | str,
         _require(key in cls.defaults, key, f"{cls.name} has no option {key!r}; its options are: "
                  f"{', '.join(cls.defaults)}")
     # at least one step: a run of 0 epochs (evaluation only, or resuming a finished run) still builds one
-    return cls(optimizer, total_steps=max(1, total_steps), steps_per_epoch=max(1, steps_per_epoch),
-               **{**cls.defaults, **spec})
+    try:
+        return cls(optimizer, total_steps=max(1, total_steps), steps_per_epoch=max(1, steps_per_epoch),
+                   **{**cls.defaults, **spec})
+    except (TypeError, ValueError, ArithmeticError) as error:  # a value of the wrong kind (warmup: "a lot")
+        if isinstance(error, ConfigError):
+            raise
+        raise ConfigError(f"train.schedule: {cls.name} refuses these options ({cut(str(error))}); "
+                          f"check {', '.join(sorted(spec)) or 'its options'}") from None
 
 
 @SCHEDULES.register("cosine")

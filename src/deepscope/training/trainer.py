@@ -33,11 +33,11 @@ from deepscope.data.dataset import TensorData
 from deepscope.errors import ConfigError, UserError
 from deepscope.metrics import metric_key
 from deepscope.training.callbacks.base import Callback, CallbackList
-from deepscope.training.checkpoint import has_tensors, load_checkpoint, save_checkpoint
+from deepscope.training.checkpoint import read_checkpoint, restore_checkpoint, restoring, save_checkpoint
 from deepscope.training.distributed import SingleDevice, Strategy, resolve_device
 from deepscope.training.length import training_length
 from deepscope.training.monitor import default_monitor, mode_of
-from deepscope.training.optim import build_optimizer, build_schedule
+from deepscope.training.optim import Schedule, build_optimizer, build_schedule
 from deepscope.training.precision import get_precision
 from deepscope.training.task import task_for
 
@@ -159,6 +159,22 @@ class Trainer:
         return self.strategy.device
 
     # --- fit ---------------------------------------------------------------------------------------------
+    def check_optimization(self, model: nn.Module) -> None:
+        """Build the optimizer and the schedule once over `model`, as `fit` will: an option torch refuses
+        (`betas: 3`) or a schedule's wrong value is refused before a run folder exists, not after."""
+        self._schedule_for(self._optimizer_for(model), "min", epochs=2, steps_per_epoch=10)
+
+    def _optimizer_for(self, model: nn.Module) -> torch.optim.Optimizer:
+        options = {k: v for k, v in self.optimizer_spec.items() if k != "name"}
+        return build_optimizer(model, self.optimizer_spec.get("name") or DEFAULTS.optimizer.name, **options)
+
+    def _schedule_for(self, optimizer: torch.optim.Optimizer, mode: str, *, epochs: int,
+                      steps_per_epoch: int) -> Schedule:
+        spec = dict(self.schedule_spec)
+        if spec.get("name") == "plateau":  # lower the LR when the monitored metric stops improving
+            spec.setdefault("mode", mode)
+        return build_schedule(optimizer, spec, total_steps=epochs * steps_per_epoch, steps_per_epoch=steps_per_epoch)
+
     def fit(self, model: nn.Module, train_data: Any, val_data: Any = None, *,
             resume_from: str | Path | None = None) -> list[dict[str, float]]:
         """Train for `epochs` epochs (or until a callback stops it); return the per-epoch logs."""
@@ -188,13 +204,9 @@ class Trainer:
         self.model = self.eval_model = model = self.strategy.setup(model)  # a callback may swap eval_model
         self.monitor = default_monitor(self.monitor_spec, has_validation=self.val_data is not None)
         self.steps_per_epoch = self.train_data.num_batches(self.batch_size)
-        options = {k: v for k, v in self.optimizer_spec.items() if k != "name"}
-        self.optimizer = build_optimizer(model, self.optimizer_spec.get("name") or DEFAULTS.optimizer.name, **options)
-        schedule_spec = dict(self.schedule_spec)
-        if schedule_spec.get("name") == "plateau":  # lower the LR when the monitored metric stops improving
-            schedule_spec.setdefault("mode", mode_of(self.monitor))
-        self.schedule = build_schedule(self.optimizer, schedule_spec, total_steps=self.epochs * self.steps_per_epoch,
-                                       steps_per_epoch=self.steps_per_epoch)
+        self.optimizer = self._optimizer_for(model)
+        self.schedule = self._schedule_for(self.optimizer, mode_of(self.monitor), epochs=self.epochs,
+                                           steps_per_epoch=self.steps_per_epoch)
         self.shuffle = torch.Generator().manual_seed(self.seed)
         self.epoch_shuffle_state = self.shuffle.get_state()
         self.epoch_loss = torch.zeros((), device=self.device)
@@ -296,29 +308,40 @@ class Trainer:
         with self.precision.autocast():
             return [task.forward(model, batch) for batch in data.batches(self.eval_batch_size)]
 
-    # --- checkpoints ----------------------------------------------------------------------------------------
+    # --- checkpoints ---------------------------------------------------------------------------------------
     def save_checkpoint(self, path: str | Path) -> Path:
-        meta = {
+        extra = {} if self.eval_model is self.model else {"eval_model": self.eval_model}
+        return save_checkpoint(path, self.model, self.optimizer, self.shuffle, self._checkpoint_meta(), extra)
+
+    def _checkpoint_meta(self) -> dict[str, Any]:
+        """The loop's state as JSON: what a checkpoint must hold to continue (loading checks it against this)."""
+        return {
             "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "global_step": self.global_step,
             "history": self.history, "schedule": self.schedule.state_dict(), "precision": self.precision.state_dict(),
             "callbacks": self.callbacks.state_dict(), "should_stop": self.should_stop,
             "epoch_loss": self.epoch_loss.item(), "epoch_shuffle_state": self.epoch_shuffle_state.tolist(),
         }
-        extra = {} if self.eval_model is self.model else {"eval_model": self.eval_model}
-        return save_checkpoint(path, self.model, self.optimizer, self.shuffle, meta, extra)
 
     def load_checkpoint(self, path: str | Path) -> None:
-        if self.eval_model is self.model and has_tensors(path, "eval_model"):
+        """Continue from `path`; a checkpoint that is damaged or another model's is a `DamagedFileError`."""
+        tensors, meta = read_checkpoint(path, self._checkpoint_meta())
+        if self.eval_model is self.model and any(name.startswith("eval_model.") for name in tensors):
             self.eval_model = copy.deepcopy(self.model)  # the saved weight average is restored into its own copy
-        extra = {} if self.eval_model is self.model else {"eval_model": self.eval_model}
-        meta = load_checkpoint(path, self.model, self.optimizer, self.shuffle, extra)
-        self.epoch, self.batch_in_epoch, self.global_step = meta["epoch"], meta["batch_in_epoch"], meta["global_step"]
-        self.history, self.should_stop = meta["history"], meta["should_stop"]
-        self.schedule.load_state_dict(meta["schedule"])
-        self.precision.load_state_dict(meta["precision"])
-        self.callbacks.load_state_dict(meta["callbacks"])
-        self.epoch_loss = torch.tensor(meta["epoch_loss"], device=self.device)
-        self.epoch_shuffle_state = torch.tensor(meta["epoch_shuffle_state"], dtype=torch.uint8)
+        modules = {"model": self.model, **({} if self.eval_model is self.model else {"eval_model": self.eval_model})}
+        restore_checkpoint(path, tensors, meta, modules, self.optimizer, self.shuffle)
+        with restoring(path):
+            self.epoch, self.batch_in_epoch = meta["epoch"], meta["batch_in_epoch"]
+            self.global_step, self.history, self.should_stop = meta["global_step"], meta["history"], meta["should_stop"]
+            self.schedule.load_state_dict(meta["schedule"])
+            self.precision.load_state_dict(meta["precision"])
+            self.callbacks.load_state_dict(meta["callbacks"])
+            self.epoch_loss = torch.tensor(meta["epoch_loss"], device=self.device)
+            self.epoch_shuffle_state = torch.tensor(meta["epoch_shuffle_state"], dtype=torch.uint8)
+            # what is used only later, mid-epoch or by the loggers, is checked now, while its failure names the file
+            if self.epoch_shuffle_state.shape != self.shuffle.get_state().shape:
+                raise ValueError("epoch_shuffle_state is not a random generator's state")
+            if not all(isinstance(row, dict) for row in self.history):
+                raise TypeError("the history holds rows that are not mappings")
 
     def _seed_everything(self) -> None:
         seed_everything(self.seed, deterministic=self.deterministic)

@@ -1,8 +1,9 @@
 """The dashboard: a FastAPI app over the run store of one root.
 
     GET  /                               the runs table and the comparison chart
-    GET  /runs/{name}                    one run: summary and the report's sections
-    GET  /runs/{name}/report.html        the run's own report file, when it has one
+    GET  /runs/{name}                    one run: its report in a sandboxed frame, or its summary and why not
+    GET  /runs/{name}/report.html        the run's report: its report.html when up to date, else drawn from its
+                                         files; under the "report" policy (no script, an opaque origin)
     GET  /static/dashboard.js, /static/dashboard.css    the pages' script and stylesheet (package data)
     GET  /api/runs?where=..&sort=..&descending=true&limit=N     rows as the store gives them, after bringing
                                          the store up to date with the run folders; with "columns" (the metric
@@ -11,47 +12,51 @@
     GET  /api/runs/{name}                one row, with its metric names
     GET  /api/runs/{name}/metrics        {"run", "metrics": [names]}
     GET  /api/runs/{name}/metrics/{metric}   {"run", "metric", "direction", "points": [[step, value], ...]}
-    POST /api/reindex                    rebuild the store from the run folders
+    POST /api/reindex                    rebuild the store from the run folders (JSON, from this origin only)
 
 Pages are HTML strings that load their script and stylesheet from this server (no inline script), so the
-dashboard works with no network.
+dashboard works with no network. `deepscope.ui.security.Guard` checks every request (Host, Origin, size) and
+sets the security headers of every response.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from deepscope.config.echo import cut, shown
 from deepscope.errors import UserError
 from deepscope.metrics import direction
 from deepscope.run.runs import columns_for
 from deepscope.ui import assets, pages
 from deepscope.ui.embed import ReportCache
+from deepscope.ui.security import REPORT_ROUTE, Guard, HostCheck
 from deepscope.ui.source import RunSource
 
 
-def create_app(root: str | Path, allowed_hosts: list[str] | None = None) -> FastAPI:
+def create_app(root: str | Path, *, host: str = "127.0.0.1", allow_hosts: Iterable[str] = ()) -> FastAPI:
     """The dashboard over the runs under `root`, reindexed now so that runs trained without the store appear.
 
-    `allowed_hosts` (e.g. ["127.0.0.1", "localhost"]) refuses requests for other host names: a page on another
-    site cannot then read the runs by pointing its own domain name at 127.0.0.1 (DNS rebinding).
+    It answers only to the loopback names, the address `host` it is served on and the names in `allow_hosts`
+    (`deepscope ui --allow-host`): a page on another site cannot read the runs by pointing its own domain name
+    at this machine (DNS rebinding).
     """
+    hosts = HostCheck.for_server(host, allow_hosts)  # first: a mistaken --allow-host is named before any work
     source = RunSource(root)
     source.reindex()
     reports = ReportCache()
     # no /docs: FastAPI's API explorer loads its script from a CDN, and the dashboard must work offline
     app = FastAPI(title="deepscope dashboard", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
-    if allowed_hosts:
-        from starlette.middleware.trustedhost import TrustedHostMiddleware
-
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
+    app.add_middleware(Guard, hosts=hosts)
     app.state.source = source
 
     @app.exception_handler(UserError)
     async def user_error(request: Request, error: UserError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=400)  # e.g. a --where expression the store rejects
+        # e.g. a --where expression the store rejects; cut, since it may echo a planted megabyte value
+        return JSONResponse({"detail": cut(str(error), 1000)}, status_code=400)
 
     def find(name: str) -> dict | None:
         row = source.run(name)
@@ -62,7 +67,7 @@ def create_app(root: str | Path, allowed_hosts: list[str] | None = None) -> Fast
     def row_or_404(name: str) -> dict:
         row = find(name)
         if row is None:
-            raise HTTPException(404, f"no run named {name!r} under {source.root}")
+            raise HTTPException(404, f"no run named {shown(name)} under {source.root}")
         return row
 
     @app.get("/", response_class=HTMLResponse)
@@ -80,11 +85,10 @@ def create_app(root: str | Path, allowed_hosts: list[str] | None = None) -> Fast
         except FileNotFoundError as missing:  # a broken installation: say so rather than a bare 500
             return Response(str(missing), status_code=500, media_type="text/plain")
         if found is None:
-            raise HTTPException(404, f"no file {name!r} in the dashboard's static files")
+            raise HTTPException(404, f"no file {shown(name)} in the dashboard's static files")
         body, media_type = found
         # no-cache: the browser asks again each time (a 200 from localhost), so an upgrade is never half-seen
-        return Response(body, media_type=media_type, headers={"Cache-Control": "no-cache",
-                                                              "X-Content-Type-Options": "nosniff"})
+        return Response(body, media_type=media_type, headers={"Cache-Control": "no-cache"})
 
     @app.get("/runs/{name}", response_class=HTMLResponse)
     def run_page(name: str) -> HTMLResponse:
@@ -93,12 +97,12 @@ def create_app(root: str | Path, allowed_hosts: list[str] | None = None) -> Fast
             return HTMLResponse(pages.not_found_page(source.root, name), status_code=404)
         return HTMLResponse(pages.run_page(source.root, row, reports.for_run(row["path"])))
 
-    @app.get("/runs/{name}/report.html", response_class=HTMLResponse)
+    @app.get(REPORT_ROUTE, response_class=HTMLResponse)
     def report_file(name: str) -> str:
-        path = Path(row_or_404(name)["path"]) / "report.html"
-        if not path.is_file():
-            raise HTTPException(404, f"{name} has no report.html; make one with `deepscope report {path.parent}`")
-        return path.read_text(encoding="utf-8", errors="replace")
+        report = reports.for_run(row_or_404(name)["path"])
+        if report.html is None:  # a link out of the folder, no report module, a report that failed: say which
+            raise HTTPException(404, cut(f"no report for {name}: {report.error or report.note}", 1000))
+        return report.html
 
     @app.get("/api/runs")
     def list_runs(where: list[str] = Query(default=[]), sort: str | None = None, descending: bool = True,
@@ -122,6 +126,9 @@ def create_app(root: str | Path, allowed_hosts: list[str] | None = None) -> Fast
     @app.get("/api/runs/{name}/metrics/{metric}")
     def metric_series(name: str, metric: str) -> dict:
         row_or_404(name)
+        if metric not in source.metric_names(name):
+            raise HTTPException(404, f"{name} logged no metric {shown(metric)}; /api/runs/{name}/metrics lists "
+                                     "those it did")
         return {"run": name, "metric": metric, "direction": direction(metric),
                 "points": source.metric_series(name, metric)}
 

@@ -2,7 +2,7 @@
 
 They are files of the package (declared as package data in pyproject.toml, so a wheel carries them) rather than
 strings in Python, and pages load them from this server: nothing comes from the network, and no page has an
-inline script, so a strict Content-Security-Policy (`script-src 'self'`) can be set later.
+inline script, so the strict Content-Security-Policy of `deepscope.ui.security` (`script-src 'self'`) holds.
 
     from deepscope.ui import assets
     assets.url("dashboard.js")              # '/static/dashboard.js', what a page's <script src> names

@@ -4,7 +4,8 @@ and a strict Content-Security-Policy can forbid inline script. A page's script r
 (or from `data-*` attributes), not from values written into a <script>.
 
 Text that comes from a run (its name, reasons, parameters, an error message) is escaped before it enters the
-markup; the report's own fragment is embedded as the report module wrote it.
+markup. A run's report is never part of a page: it is framed from its own address, in an <iframe sandbox> (no
+script, an opaque origin), since a report.html found in a run folder may be anyone's HTML.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from urllib.parse import quote
 from deepscope.formats import table_number
 from deepscope.ui import assets
 from deepscope.ui.embed import Embedded
+from deepscope.ui.security import FRAME_SANDBOX, REPORT_ROUTE
 
 
 def layout(title: str, root: Path, body: str, script: str | None = None) -> str:
@@ -70,13 +72,14 @@ def runs_page(root: Path) -> str:
 
 
 def run_page(root: Path, row: dict[str, Any], report: Embedded) -> str:
-    """One run. With its report: a slim bar, then the report's sections (which open with their own summary).
-    Without: the run's summary from the store, and why the report is not there."""
+    """One run. With its report: a slim bar, then the report (which opens with its own summary) in a sandboxed
+    frame. Without: the run's summary from the store, and why the report is not there."""
     name = row["name"]
     if report.html:
-        body = f"{run_bar(row)}<section class=\"report\">{report.html}</section>"
-        return layout(f"{name} · deepscope", root, body)
-    parts = [run_bar(row), f"<h1>{escape(name)}</h1>"]
+        frame = (f"<iframe class=\"report\" sandbox=\"{FRAME_SANDBOX}\" src=\"{escape(report_url(name))}\" "
+                 f"title=\"report of {escape(name)}\"></iframe>")
+        return layout(f"{name} · deepscope", root, run_bar(row, report=True) + frame)
+    parts = [run_bar(row, report=False), f"<h1>{escape(name)}</h1>"]
     if report.error:
         parts.append(f"<div class=\"error\"><strong>The report could not be made for this run.</strong> "
                      f"{escape(report.error)}</div>")
@@ -89,13 +92,21 @@ def run_page(root: Path, row: dict[str, Any], report: Embedded) -> str:
     return layout(f"{name} · deepscope", root, "\n".join(parts))
 
 
-def run_bar(row: dict[str, Any]) -> str:
-    """Where the run sits among the others: back to the table, its status, a comparison, its report file."""
+def report_url(name: str) -> str:
+    """
+    >>> report_url("a b")
+    '/runs/a%20b/report.html'
+    """
+    return REPORT_ROUTE.replace("{name}", quote(name, safe=""))
+
+
+def run_bar(row: dict[str, Any], report: bool) -> str:
+    """Where the run sits among the others: back to the table, its status, a comparison, its report alone."""
     name, status = row["name"], str(row.get("status") or "unknown")
     links = ["<a href=\"/\">&larr; all runs</a>", f"<span class=\"badge {escape(status)}\">{escape(status)}</span>",
              f"<a href=\"/?select={quote(name)}\">compare with other runs</a>"]
-    if row.get("path") and (Path(row["path"]) / "report.html").is_file():
-        links.append(f"<a href=\"/runs/{quote(name)}/report.html\">report.html</a>")
+    if report:
+        links.append(f"<a href=\"{escape(report_url(name))}\">report.html</a>")
     if row.get("path"):
         links.append(f"<span class=\"muted small\">{escape(str(row['path']))}</span>")
     return f"<nav class=\"runbar\">{' '.join(links)}</nav>"

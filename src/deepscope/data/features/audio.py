@@ -29,24 +29,27 @@ import torch
 from pydantic import Field
 
 from deepscope.data.features.base import FEATURES, Feature, FeatureOptions
-from deepscope.data.wav import Recording, read_wav, resample
+from deepscope.data.wav import MAX_SAMPLE_RATE, MAX_SAMPLES, MIN_SAMPLE_RATE, Recording, read_wav, resample
 from deepscope.errors import ConfigError
 
 log = logging.getLogger("deepscope")
 
 MAX_SECONDS = 10.0  # the default clip length is never longer: 10 s of 16 kHz audio is 640 kB a clip
 LENGTH_PERCENTILE = 99.0  # the default clip length covers this share of the training clips whole
+MAX_N_FFT = 2**16  # the longest FFT and window: 1.6 s at 40 kHz; the filterbank is (n_mels, n_fft / 2 + 1) floats
 SILENCE_RMS = 1e-4  # quieter than this (-80 dB of full scale) is silence, not scaled up
 
 
 class AudioOptions(FeatureOptions):
-    sample_rate: int | None = Field(None, ge=1000, le=384000, description="Hz; default: training clips' most common")
+    sample_rate: int | None = Field(None, ge=MIN_SAMPLE_RATE, le=MAX_SAMPLE_RATE,
+                                    description="Hz; default: training clips' most common")
     max_seconds: float | None = Field(None, gt=0, description="clip length; default: 99th percentile of the training "
                                       "clips, at most 10 s")
     n_mels: int = Field(40, ge=1, le=512, description="mel bands")
-    n_fft: int | None = Field(None, ge=8, description="FFT size; default: the power of two >= win_length")
+    n_fft: int | None = Field(None, ge=8, le=MAX_N_FFT,
+                              description="FFT size; default: the power of two >= win_length")
     hop_length: int | None = Field(None, ge=1, description="samples between frames; default 10 ms")
-    win_length: int | None = Field(None, ge=8, description="window length in samples; default 25 ms")
+    win_length: int | None = Field(None, ge=8, le=MAX_N_FFT, description="window length in samples; default 25 ms")
     f_min: float = Field(0.0, ge=0.0, description="lowest frequency of the mel bands, Hz")
     f_max: float | None = Field(None, gt=0.0, description="highest frequency, Hz; default: half the sample rate")
     mfcc: int = Field(0, ge=0, description="number of MFCCs; 0 gives the log-mel spectrogram itself")
@@ -62,6 +65,32 @@ class AudioFeature(Feature):
     type = "audio"
     kind = "audio"
     Options = AudioOptions
+
+    @property
+    def fitted(self) -> dict[str, Any]:
+        return self._fitted
+
+    @fitted.setter
+    def fitted(self, state: dict[str, Any]) -> None:
+        """A fitted state read back from a model.json may come from anyone: the sizes a spectrogram layer is built
+        from (numpy arrays, allocated even when the model is built on the meta device) are checked first."""
+        if state:
+            self._check_sizes(state)
+        self._fitted = state
+
+    def _check_sizes(self, state: dict[str, Any]) -> None:
+        spectrogram = state.get("spectrogram")
+        if not isinstance(spectrogram, dict):
+            raise self._error("the fitted state has no spectrogram settings")
+        bounds = {"sample_rate": (state, MIN_SAMPLE_RATE, MAX_SAMPLE_RATE), "n_samples": (state, 1, MAX_SAMPLES),
+                  "n_fft": (spectrogram, 8, MAX_N_FFT), "win_length": (spectrogram, 8, MAX_N_FFT),
+                  "hop_length": (spectrogram, 1, MAX_N_FFT), "n_mels": (spectrogram, 1, 512),
+                  "mfcc": (spectrogram, 0, 512)}
+        for key, (where, low, high) in bounds.items():
+            value = where.get(key)
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise self._error(f"the fitted {key} is {str(value)[:40]}, not a whole number from {low:,} to "
+                                  f"{high:,}")
 
     def _fit(self, values: Any) -> dict[str, Any]:
         o = self.options
@@ -129,7 +158,8 @@ class AudioFeature(Feature):
         recordings = self._recordings(values, rate)
         waveforms = np.zeros((len(recordings), length), dtype=np.float32)  # zero padding at the end
         for row, recording in enumerate(recordings):
-            samples = resample(recording.samples, recording.sample_rate, rate)[:length]
+            samples = resample(recording.samples, recording.sample_rate, rate, keep=length,
+                               name=recording.source or "a recording")
             rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
             # unit loudness: the recording level carries no label, and inputs on one scale are what the data
             # checks compare (near-duplicates are rows equal to 0.1); a silent clip is left as it is

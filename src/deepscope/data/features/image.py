@@ -13,14 +13,17 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from pydantic import Field
 
+from deepscope.config.values import Size
 from deepscope.data.features.base import FEATURES, Feature, FeatureOptions
+from deepscope.data.images import check_pixels, open_image
+from deepscope.errors import DataError
 
 
 class ImageOptions(FeatureOptions):
-    size: tuple[int, int] | None = Field(None, description="(height, width) of image files; default: the data's")
+    size: tuple[Size, Size] | None = Field(None, description="(height, width) of image files; default: the data's")
     channels: int | None = Field(None, ge=1, le=4)
 
 
@@ -79,9 +82,15 @@ class ImageFeature(Feature):
     def read(self, source: str | Path | Image.Image) -> np.ndarray:
         """One image file -> (H, W, C) uint8 at the training size and colour mode."""
         try:
-            image = source if isinstance(source, Image.Image) else Image.open(source)
+            if isinstance(source, Image.Image):
+                check_pixels(source, "an image")
+                image = source
+            else:
+                image = open_image(source)
             image = image.convert("L" if self.fitted["channels"] == 1 else "RGB")
-        except (OSError, UnidentifiedImageError) as error:
+        except DataError as error:  # names the file, and what is wrong with it
+            raise self._error(f"cannot read image {error}") from None
+        except (OSError, ValueError) as error:  # cut short: only decoding finds out
             raise self._error(f"cannot read image {source}: {error}") from None
         size = (self.fitted["width"], self.fitted["height"])
         if image.size != size:

@@ -43,7 +43,7 @@ class NumberFeature(Feature):
         """Floats, with NaN for missing; text that is not a number is a data error naming the row."""
         array = as_array(values).reshape(-1)
         if array.dtype.kind in "fiub":
-            return array.astype(np.float64)
+            return self._finite(array.astype(np.float64))
         out = np.empty(len(array), dtype=np.float64)
         for row, value in enumerate(array):
             if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -54,7 +54,15 @@ class NumberFeature(Feature):
             except (TypeError, ValueError):
                 raise self._error(
                     f"row {row}: {value!r} is not a number; fix the value or use type: category") from None
-        return out
+        return self._finite(out)
+
+    def _finite(self, x: np.ndarray) -> np.ndarray:
+        """NaN is a missing value; inf (or 1e309, which overflows to it) would make every prediction NaN."""
+        infinite = np.flatnonzero(np.isinf(x))
+        if len(infinite):
+            raise self._error(f"value {infinite[0] + 1} of {len(x)} is {x[infinite[0]]}, not a finite number; "
+                              "fix it, or give None (or NaN) for a missing value")
+        return x
 
     def encode(self, values: Any) -> torch.Tensor:
         x = self.parse(values)

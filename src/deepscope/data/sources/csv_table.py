@@ -54,7 +54,9 @@ def load_csv(path: str | Path, *, delimiter: str | None = None, quoting: bool | 
 
     Raises:
         DataError: the file is missing or empty, has a blank or repeated column name, or a row with a different
-            number of fields than there are columns (the message gives the line number).
+            number of fields than there are columns (the message gives the line number); a first line of one
+            field holding another delimiter (`age;job`: the message names it and data.delimiter); an infinite
+            number (`inf`, `-inf`, `1e309`) in a column of numbers (the message gives the line and the column).
         ConfigError: an unknown encoding, or `columns` with a blank or repeated name.
 
     Example:
@@ -64,10 +66,31 @@ def load_csv(path: str | Path, *, delimiter: str | None = None, quoting: bool | 
         >>> load_csv("adult.data", header=False, columns=["age", "workclass", ...])  # doctest: +SKIP
     """
     path = Path(path)
+    skipped: list[str] = []
+    reader = _reader(path, delimiter=delimiter, quoting=quoting, encoding=encoding, skipped=skipped)
+    names, rows, lines = _read_rows(path, reader, header=header, columns=columns)
+    table = {name: _column([row[i] for row in rows]) for i, name in enumerate(names)}
+    for name, values in table.items():
+        _refuse_infinite(path, name, values, lines)
+    return RawData({"train": table}, skipped=skipped, description=f"table {path.name} ({len(rows)} rows)")
+
+
+def first_fields(path: str | Path, *, delimiter: str | None = None,
+                 encoding: str | None = None) -> tuple[list[str], str]:
+    """(the fields of the file's first non-blank line, split as `load_csv` splits them, the delimiter used)."""
+    reader = _reader(Path(path), delimiter=delimiter, quoting=None, encoding=encoding, skipped=[])
+    try:
+        return next((row for row in reader if row), []), reader.dialect.delimiter
+    except csv.Error as error:
+        raise DataError(f"{path}, line {reader.line_num}: {error}") from error
+
+
+def _reader(path: Path, *, delimiter: str | None, quoting: bool | None, encoding: str | None,
+            skipped: list[str]) -> Any:
+    """A csv reader over the decoded file, with the delimiter and quoting `load_csv` documents."""
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     decoded = decode_text(path.read_bytes(), encoding, str(path))
-    skipped: list[str] = []
     report_decoding(path, decoded, skipped)
     handle = io.StringIO(decoded.text, newline="")
     first_line = handle.readline()
@@ -76,10 +99,7 @@ def load_csv(path: str | Path, *, delimiter: str | None = None, quoting: bool | 
     quoting = _quotes_fields(handle, delimiter) if quoting is None else quoting
     handle.seek(0)
     style = csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE
-    reader = csv.reader(handle, delimiter=delimiter, quoting=style)
-    names, rows = _read_rows(path, reader, header=header, columns=columns)
-    table = {name: _column([row[i] for row in rows]) for i, name in enumerate(names)}
-    return RawData({"train": table}, skipped=skipped, description=f"table {path.name} ({len(rows)} rows)")
+    return csv.reader(handle, delimiter=delimiter, quoting=style)
 
 
 def _delimiter_for(path: Path, header_line: str) -> str:
@@ -99,29 +119,75 @@ def _quotes_fields(handle: Any, delimiter: str, lines: int = 200) -> bool:
 
 
 def _read_rows(path: Path, reader: Any, *, header: bool | None,
-               columns: list[str] | None) -> tuple[list[str], list[list[str]]]:
-    """The column names and the data rows, each row checked to have one field per column."""
+               columns: list[str] | None) -> tuple[list[str], list[list[str]], list[int]]:
+    """The column names, the data rows, each checked to have one field per column, and the line of the file
+    each row starts on (1 is the first line, the header where there is one: as a text editor counts)."""
     try:
         first = next((row for row in reader if row), None)
         if first is None:
             raise DataError(f"{path}: the file is empty; it needs a header row naming the columns, or rows and "
                             "data.header: false")
+        if header is not False or (columns and len(columns) > 1):  # a lone column of sentences may hold a ;
+            check_delimiter(path, first, reader.dialect.delimiter)
         names = _column_names(path, first, header, columns)
-        rows = [] if header is not False else [first]
+        rows, lines = ([], []) if header is not False else ([first], [reader.line_num])
         if rows and len(first) != len(names):
             raise DataError(_field_count(path, reader.line_num, first, names, header))
+        start = reader.line_num + 1
         for row in reader:
+            line, start = start, reader.line_num + 1  # a quoted field may run over several lines
             if not row:
                 continue  # csv gives [] for a blank line
             if len(row) != len(names):
                 raise DataError(_field_count(path, reader.line_num, row, names, header))
             rows.append(row)
+            lines.append(line)
     except csv.Error as error:
         raise DataError(f"{path}, line {reader.line_num}: {error}") from error
     if not rows:
         raise DataError(f"{path}: there is a header but no data rows; if the one line is data, say "
                         "data.header: false")
-    return names, rows
+    return names, rows, lines
+
+
+def check_delimiter(path: Path, first: list[str], delimiter: str) -> None:
+    """A first line of one field holding another delimiter: the file is separated by that one, and every column
+    the config names would be reported missing although the header shows them all."""
+    if len(first) != 1:
+        return
+    others = [d for d in SNIFFED_DELIMITERS if d != delimiter and d in first[0]]
+    if others:
+        found = max(others, key=first[0].count)
+        raise DataError(
+            f"{path}: this file seems to be separated by {_quoted(found)}, not {_quoted(delimiter)} (its first "
+            f"line is one column, {first[0][:80]!r}); set data.delimiter: {_quoted(found)} in the config, or save "
+            f"the file separated by {_quoted(delimiter)}"
+        )
+
+
+def _quoted(delimiter: str) -> str:
+    """As YAML writes it in double quotes: a tab is \\t there."""
+    return '"' + delimiter.replace("\t", "\\t") + '"'
+
+
+def _refuse_infinite(path: Path, name: str, values: np.ndarray, lines: list[int]) -> None:
+    """A column of numbers holding `inf`, `-inf` or `1e309` (which overflows to inf): refused, naming the line.
+    Python reads them as numbers, and one infinite input turns every prediction it touches into NaN, silently.
+    (`nan` is a missing value, as everywhere in this file.)"""
+    infinite = None
+    for row, value in enumerate(values):
+        if value is None:
+            continue
+        number = _as_number(value)
+        if number is None:
+            return  # not a column of numbers: "inf" may be a word there
+        if infinite is None and math.isinf(number):
+            infinite = row
+    if infinite is not None:
+        raise DataError(
+            f"{path}, line {lines[infinite]}, column {name!r}: {values[infinite][:40]!r} is not a finite number "
+            "(the column holds numbers); fix the value, or leave the cell empty for a missing value"
+        )
 
 
 def _column_names(path: Path, first: list[str], header: bool | None, columns: list[str] | None) -> list[str]:
@@ -239,6 +305,13 @@ def _is_missing(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip() in MISSING
     return isinstance(value, (float, np.floating)) and math.isnan(value)
+
+
+def _as_number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _as_float(value: Any) -> float | None:

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from deepscope.data.images import open_image
 from deepscope.data.sources.base import SPLITS, RawData
 from deepscope.data.suffixes import IMAGE_SUFFIXES
 from deepscope.errors import ConfigError, DataError
@@ -130,11 +131,14 @@ def _image_files(folder: Path, root: Path, skipped: list[str]) -> list[tuple[str
 def _decode(file: Path, split: str, label: str, skipped: list[str]) -> _Decoded | None:
     """Open and fully decode one image, or record why it cannot be used."""
     try:
-        with Image.open(file) as opened:
+        with open_image(file) as opened:  # refuses a header claiming more than MAX_PIXELS before decoding
             opened.load()  # decode now: a truncated file fails here, not later in the middle of training
             image = opened.copy()
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        # OSError covers UnidentifiedImageError and truncated data; Pillow's older plugins raise SyntaxError
+    except DataError as error:
+        _skip(skipped, file, str(error).removeprefix(f"{file}: "))
+        return None
+    except (OSError, ValueError, SyntaxError) as error:
+        # OSError covers truncated data; Pillow's older plugins raise SyntaxError
         _skip(skipped, file, f"not a readable image ({error})")
         return None
     return _Decoded(split, label, image)

@@ -17,6 +17,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from deepscope.config.values import Size
 from deepscope.models.encoders.base import ENCODERS, Encoder, EncoderOptions, single_image
 from deepscope.models.layers.activations import activation
 from deepscope.models.layers.spectrogram import Spectrogram
@@ -26,7 +27,7 @@ MONOTONIC = {"relu", "leaky_relu", "sigmoid", "tanh", "elu", "selu"}  # max-pool
 
 
 class CnnOptions(EncoderOptions):
-    filters: list[int] | None = Field(None, description="filters per stage; default sized from the input")
+    filters: list[Size] | None = Field(None, description="filters per stage; default sized from the input")
     kernel: int | None = Field(None, ge=1, description="kernel size of every stage; default 5 first, then 3")
     dense: int = Field(256, ge=0, description="units of the dense layer after the convolutions (0: none)")
     dropout: float = Field(0.0, ge=0.0, lt=1.0)

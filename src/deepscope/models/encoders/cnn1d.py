@@ -19,13 +19,14 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from deepscope.config.values import Size
 from deepscope.models.encoders.base import ENCODERS, Encoder, EncoderOptions
 from deepscope.models.encoders.sequence_input import EmbeddingOptions, SequenceInput, single_sequence
 from deepscope.models.layers.activations import activation
 
 
 class Cnn1dOptions(EncoderOptions):
-    widths: list[int] = Field(default_factory=lambda: [3, 4, 5], min_length=1, description="window sizes, in steps")
+    widths: list[Size] = Field(default_factory=lambda: [3, 4, 5], min_length=1, description="window sizes, in steps")
     filters: int = Field(100, ge=1, description="filters per width")
     activation: str = "relu"
     dropout: float = Field(0.5, ge=0.0, lt=1.0, description="on the pooled features (Kim used 0.5)")

@@ -10,13 +10,14 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from deepscope.config.values import Size
 from deepscope.errors import ConfigError
 from deepscope.models.encoders.base import ENCODERS, Encoder, EncoderOptions, TabularInput
 from deepscope.models.layers.activations import activation
 
 
 class MlpOptions(EncoderOptions):
-    hidden: list[int] = Field(default_factory=lambda: [256, 128], description="units per hidden layer")
+    hidden: list[Size] = Field(default_factory=lambda: [256, 128], description="units per hidden layer")
     activation: str = "relu"
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
     batchnorm: bool = False

@@ -12,12 +12,13 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from deepscope.config.values import Size
 from deepscope.models.encoders.base import ENCODERS, Encoder, EncoderOptions, single_image
 from deepscope.models.layers.activations import activation
 
 
 class ResnetOptions(EncoderOptions):
-    widths: list[int] = Field(default_factory=lambda: [32, 64, 128], description="channels per stage")
+    widths: list[Size] = Field(default_factory=lambda: [32, 64, 128], description="channels per stage")
     blocks: int = Field(2, ge=1, description="basic blocks per stage")
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
     activation: str = "relu"

@@ -17,6 +17,7 @@ from typing import Any
 
 from torch import nn
 
+from deepscope.config.echo import shown
 from deepscope.config.registry import Registry
 from deepscope.errors import ConfigError
 from deepscope.models.layers.activations import ACTIVATIONS
@@ -65,7 +66,7 @@ def _parse(item: Any, where: str) -> tuple[str, Any]:
         name, arg = next(iter(item.items()))
         return name, dict(arg) if isinstance(arg, dict) else arg  # a copy: the init setting is taken out of it
     raise ConfigError(f"{where}: write a layer as a name (relu) or one key with its settings (dense: 128), "
-                      f"got {item!r}")
+                      f"got {shown(item)}")
 
 
 def _options(arg: Any, main: str, allowed: set[str], where: str) -> dict[str, Any]:
@@ -76,6 +77,15 @@ def _options(arg: Any, main: str, allowed: set[str], where: str) -> dict[str, An
             raise ConfigError(f"{where}: unknown setting(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
         return dict(arg)
     return {} if arg is None else {main: arg}
+
+
+def _count(options: dict[str, Any], key: str, default: int, where: str, *, least: int = 1) -> int:
+    """A layer's size setting (filters, kernel, stride, units...): a whole number, at least `least`; a planted
+    `filters: -5` or `kernel: 0` would otherwise reach torch and end in a traceback."""
+    value = options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ConfigError(f"{where}: {key} must be a whole number of at least {least}, got {shown(value)}")
+    return value
 
 
 def _need_image(shape: Shape, where: str) -> None:
@@ -98,19 +108,19 @@ def _conv2d(shape: Shape, arg: Any, where: str) -> tuple[list[nn.Module], Shape]
     o = _options(arg, "filters", {"filters", "kernel", "stride", "padding"}, where)
     if "filters" not in o:
         raise ConfigError(f"{where}: say how many filters, e.g. conv2d: {{filters: 32, kernel: 3}}")
-    kernel, stride = int(o.get("kernel", 3)), int(o.get("stride", 1))
-    padding = o.get("padding", 0)
-    padding = kernel // 2 if padding == "same" else int(padding)
+    filters, kernel = _count(o, "filters", 0, where), _count(o, "kernel", 3, where)
+    stride = _count(o, "stride", 1, where)
+    padding = kernel // 2 if o.get("padding") == "same" else _count(o, "padding", 0, where, least=0)
     c, h, w = shape
-    conv = nn.Conv2d(c, int(o["filters"]), kernel, stride=stride, padding=padding)
-    return [conv], (int(o["filters"]), _out_size(h, kernel, stride, padding, where),
+    conv = nn.Conv2d(c, filters, kernel, stride=stride, padding=padding)
+    return [conv], (filters, _out_size(h, kernel, stride, padding, where),
                     _out_size(w, kernel, stride, padding, where))
 
 
 def _pool(kind: type[nn.Module]) -> LayerBuilder:
     def build(shape: Shape, arg: Any, where: str) -> tuple[list[nn.Module], Shape]:
         _need_image(shape, where)
-        size = int(_options(arg, "size", {"size"}, where).get("size", 2))
+        size = _count(_options(arg, "size", {"size"}, where), "size", 2, where)
         c, h, w = shape
         return [kind(size)], (c, _out_size(h, size, size, 0, where), _out_size(w, size, size, 0, where))
 
@@ -134,18 +144,19 @@ def _flatten(shape: Shape, arg: Any, where: str) -> tuple[list[nn.Module], Shape
 
 @LAYERS.register("dense")
 def _dense(shape: Shape, arg: Any, where: str) -> tuple[list[nn.Module], Shape]:
-    units = int(_options(arg, "units", {"units"}, where).get("units", 0))
-    if units < 1:
+    options = _options(arg, "units", {"units"}, where)
+    if "units" not in options:
         raise ConfigError(f"{where}: say how many units, e.g. dense: 128")
+    units = _count(options, "units", 0, where)
     flatten = [nn.Flatten()] if len(shape) > 1 else []
     return flatten + [nn.Linear(math.prod(shape), units)], (units,)
 
 
 @LAYERS.register("dropout")
 def _dropout(shape: Shape, arg: Any, where: str) -> tuple[list[nn.Module], Shape]:
-    rate = float(_options(arg, "rate", {"rate"}, where).get("rate", 0.5))
-    if not 0 <= rate < 1:
-        raise ConfigError(f"{where}: the dropout rate must be in [0, 1), got {rate}")
+    rate = _options(arg, "rate", {"rate"}, where).get("rate", 0.5)
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:  # NaN fails 0 <= rate
+        raise ConfigError(f"{where}: the dropout rate must be a number in [0, 1), got {shown(rate)}")
     return [nn.Dropout(rate)], shape
 
 

@@ -7,8 +7,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from deepscope.io import load_tensors, save_tensors
+from deepscope.io import load_tensors, safetensors_problem, save_tensors
 from deepscope.training.callbacks.base import Callback
+from deepscope.training.checkpoint import DAMAGED_BEST_FIX, damaged, restoring, writing_checkpoint
 from deepscope.training.monitor import improves, mode_of
 
 LAST, BEST = "last.safetensors", "best.safetensors"
@@ -49,14 +50,22 @@ class ModelCheckpoint(Callback):
         if math.isnan(self.best) or improves(value, self.best, mode_of(monitor)):
             self.best, self.best_epoch = value, logs["epoch"]
             # the weights that were validated: the model's, or their average when one is kept
-            save_tensors(self.folder / BEST, dict(_unwrap(trainer.eval_model).state_dict()),
-                         {"epoch": logs["epoch"], "monitor": monitor, "value": value})
+            with writing_checkpoint(self.folder / BEST):
+                save_tensors(self.folder / BEST, dict(_unwrap(trainer.eval_model).state_dict()),
+                             {"epoch": logs["epoch"], "monitor": monitor, "value": value})
         trainer.save_checkpoint(self.folder / LAST)
+
+    def on_fit_start(self, trainer: Any) -> None:
+        # a resumed run puts these weights back at its end: find them damaged now, not after the training
+        best = self.folder / BEST
+        if self.restore_best and best.is_file() and (problem := safetensors_problem(best)):
+            raise damaged(best, f"it is damaged ({problem})", DAMAGED_BEST_FIX)
 
     def on_fit_end(self, trainer: Any) -> None:
         best = self.folder / BEST
         if self.restore_best and trainer.val_data is not None and best.exists():
-            _unwrap(trainer.model).load_state_dict(load_tensors(best)[0])
+            with restoring(best, DAMAGED_BEST_FIX):  # another model's weights are a damaged file, not a crash
+                _unwrap(trainer.model).load_state_dict(load_tensors(best)[0])
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best, "best_epoch": self.best_epoch}
