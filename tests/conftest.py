@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
@@ -80,3 +81,20 @@ def deepscope_in_process(capsys: pytest.CaptureFixture,
         return subprocess.CompletedProcess(args, code, out.out, out.err)
 
     return run
+
+
+# planted reviews a text model tells apart within a few epochs: the text runs of the CLI and explain tests
+POSITIVE_REVIEWS = ["a gripping , funny film", "warm and funny", "a gripping story , wonderfully told",
+                    "funny and moving"]
+NEGATIVE_REVIEWS = ["a dull , tedious mess", "dull and lifeless", "a tedious , boring film", "boring from start to end"]
+
+
+def write_reviews(folder: Path, copies: int) -> Path:
+    """`folder/reviews.csv` (review, sentiment): every planted review `copies` times, positive ones first."""
+    path = folder / "reviews.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["review", "sentiment"])
+        writer.writerows([[text, "pos"] for text in POSITIVE_REVIEWS * copies]
+                         + [[text, "neg"] for text in NEGATIVE_REVIEWS * copies])
+    return path

@@ -24,6 +24,7 @@ LAYERS: list[set[str]] = [
     {"models"},  # built from feature descriptions; saving and loading read feature states
     {"training"},  # the trainer, its callbacks, optimizers, precision, strategies
     {"diagnose"},  # what records training and judges it
+    {"explain"},  # attributions (Captum), their faithfulness checks, the fairness audit: findings like diagnose's
     {"report"},  # the HTML report and every plot: drawn from a run's files, the model and the data
     {"run"},  # the workflows: train, evaluate, predict, forecast, lr-find, learning curve, runs
     {"serve", "ui"},  # servers on top of the workflows and the run store

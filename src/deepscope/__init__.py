@@ -3,6 +3,7 @@
     import deepscope as ds
     run = ds.train("examples/mnist.yaml", overrides={"train.epochs": 2})   # config -> a finished run folder
     ds.load(run.dir).predict({"image": "digit.png"})                        # raw values in, decoded values out
+    ds.load(run.dir).explain({"image": images}, method="grad_cam")           # attributions, as arrays
     ds.evaluate(run.dir, split="test"); ds.predict(run.dir, "digits/")      # the saved model on data again
     ds.diagnose(run.dir); ds.report(run.dir)                                # findings; RUN/report.html
     ds.lr_find("examples/mnist.yaml"); ds.learning_curve("examples/breastmnist.yaml")
@@ -23,9 +24,10 @@ from deepscope.errors import ConfigError, DataError, UserError  # noqa: E402
 _LAZY = {
     "train": ("deepscope.run.train", "train"),
     "Run": ("deepscope.run.train", "Run"),
-    "load": ("deepscope.models.predictor", "load"),
+    "load": ("deepscope.run.explainer", "load"),  # a Predictor that can also .explain(...)
     "Predictor": ("deepscope.models.predictor", "Predictor"),
     "evaluate": ("deepscope.run.evaluate", "evaluate"),
+    "audit": ("deepscope.run.audit", "audit"),  # fairness: deepscope.audit(run, by=["sex"]) -> FairnessAudit
     "predict": ("deepscope.run.predict", "predict"),
     "report": ("deepscope.report", None),  # callable: deepscope.report(run) writes RUN/report.html
     "diagnose": ("deepscope.diagnose", None),  # callable: deepscope.diagnose(run) reads its findings

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-
 import pytest
 
 import deepscope as ds
-
-POSITIVE = ["a gripping , funny film", "warm and funny", "a gripping story , wonderfully told", "funny and moving"]
-NEGATIVE = ["a dull , tedious mess", "dull and lifeless", "a tedious , boring film", "boring from start to end"]
+from tests.conftest import write_reviews
 
 
 @pytest.fixture(scope="module")
 def text_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("reviews")
-    with open(folder / "reviews.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["review", "sentiment"])
-        writer.writerows([[text, "pos"] for text in POSITIVE * 8] + [[text, "neg"] for text in NEGATIVE * 8])
+    write_reviews(folder, 8)
     config = {"data": {"source": str(folder / "reviews.csv"), "inputs": {"review": "text"},
                        "outputs": {"sentiment": "category"}, "split": {"val": 0.0, "test": 0.0}},
               "model": {"encoder": {"name": "cnn1d"}},

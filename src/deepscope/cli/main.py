@@ -28,10 +28,12 @@ stderr = Console(stderr=True)
 def register() -> None:
     # each module adds its command
     from deepscope.cli import (  # noqa: F401
+        audit,
         datasets,
         demo,
         diagnose,
         evaluate,
+        explain,
         learning_curve,
         lr_find,
         predict,

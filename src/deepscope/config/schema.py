@@ -138,6 +138,28 @@ class SeriesConfig(Section):
         return value
 
 
+class WeightsConfig(Section):
+    """Per-example weights in the training loss: `data.weights`. Validation and test losses and metrics stay
+    unweighted, so runs with and without weights are scored alike.
+
+    Args:
+        balance: a column of the data, or several for their joint groups, whose groups should weigh the same in the
+            training loss overall: a training example of a group of n_g rows weighs n / (G * n_g), n training rows
+            in G groups, so the weights average 1 and each group's weights sum to n / G. The column need not be a
+            model input (a sensitive attribute kept with the data for the fairness audit); a missing value is a
+            group of its own. The loss of a batch is the weighted mean sum(w * loss) / sum(w).
+
+        weights: {balance: sex}
+        weights: {balance: [sex, income]}    # each (sex, income) pair weighs the same
+    """
+
+    balance: list[str] = Field(min_length=1, description="the column(s) whose groups (joint groups for several) "
+                                                         "weigh the same in the training loss")
+
+    _one_column = field_validator("balance", mode="before")(
+        classmethod(lambda cls, v: [v] if isinstance(v, str) else v))
+
+
 class DataConfig(Section):
     """What to learn from: the `data:` section.
 
@@ -151,9 +173,12 @@ class DataConfig(Section):
         split, augment, series: see SplitConfig, AugmentConfig, SeriesConfig.
         delimiter, pattern, limit: a table's delimiter; file names that carry columns; at most `limit` rows.
         header, columns, encoding: how a table (a `series` file too) or text file is read; see their descriptions.
+        test_source, strip: a separate test file read like `source`; characters stripped from a column's values.
+        weights: per-example loss weights in training; see WeightsConfig.
 
         data: {source: mnist, inputs: {image: image}, outputs: {label: {type: category, label_smoothing: 0.1}}}
         data: {source: adult.data, header: false, columns: [age, workclass, ...], outputs: {income: binary}}
+        data: {source: adult.data, test_source: adult.test, strip: {income: "."}, weights: {balance: sex}}
     """
 
     source: str
@@ -175,6 +200,17 @@ class DataConfig(Section):
                           "valid in it are left out, counted and listed in diagnosis.json. Default: UTF-8, and a "
                           "line that is not UTF-8 read as Windows-1252 (said once on the console)")
     series: SeriesConfig | None = Field(None, description="forecast a time series: windows instead of rows")
+    test_source: str | None = Field(
+        None, description="a second file or folder read like `source`, with the same options, as the test split: for "
+                          "data sets distributed as a training and a test file (UCI Adult: adult.data, adult.test); "
+                          "validation is then carved from the training file. Not with a source that has its own test "
+                          "split")
+    strip: dict[str, str] | None = Field(
+        None, description="characters stripped from both ends of a table column's values as it is read, per column "
+                          "(Python's str.strip): {income: \".\"} reads Adult's test labels `>50K.` as `>50K`. Spaces "
+                          "are always stripped, and `?`, NA, N/A, nan, NaN, null, None and empty cells are missing "
+                          "values")
+    weights: WeightsConfig | None = Field(None, description="per-example loss weights in training, e.g. {balance: sex}")
 
     _specs = field_validator("inputs", "outputs", mode="before")(classmethod(lambda cls, v: feature_specs(v)))
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 from deepscope.config.schema import DataConfig
 from deepscope.data.augment.images import ImageAugment
@@ -22,7 +23,8 @@ from deepscope.data.sources.base import RawData
 from deepscope.data.sources.csv_table import infer_feature_type
 from deepscope.data.sources.series import load_series_splits
 from deepscope.data.splits import make_splits
-from deepscope.errors import DataError
+from deepscope.data.weights import EXAMPLE_WEIGHT, balance_weights
+from deepscope.errors import ConfigError, DataError
 
 log = logging.getLogger("deepscope")
 
@@ -50,6 +52,9 @@ def prepare_data(config: DataConfig) -> PreparedData:
     for name, feature in features.items():
         feature.fit(train[name])
     splits = {split: encode_columns(features, columns) for split, columns in raw.splits.items()}
+    if config.weights is not None:  # training batches only: validation and test are scored unweighted
+        weights = balance_weights(train, config.weights.balance)
+        splits["train"] = TensorData({**splits["train"].tensors, EXAMPLE_WEIGHT: torch.from_numpy(weights)})
     images = [name for name, f in inputs.items() if f.kind == "image"]
     augment = config.augment
     if images and (augment.flip != "none" or augment.shift or augment.rotate):
@@ -60,9 +65,16 @@ def prepare_data(config: DataConfig) -> PreparedData:
 def load_splits(config: DataConfig) -> tuple[RawData, dict[str, Feature], dict[str, Feature]]:
     """The raw splits, and unfitted input and output features with their types resolved."""
     if config.series is not None:  # a time series: windows per chronological split (data/timeseries.py)
+        for key in ("test_source", "weights"):
+            if getattr(config, key) is not None:
+                raise ConfigError(f"data.{key}: does not apply to a series (data.series), whose test period is its "
+                                  "last steps (data.series.holdout); leave it out")
         return load_series_splits(config)
     reading = {key: getattr(config, key) for key in TABLE_OPTIONS}  # how a table or text file is read
     raw = load_source(config.source, pattern=config.pattern, **reading)
+    if config.test_source is not None:
+        raw = _with_test_file(raw, load_source(config.test_source, pattern=config.pattern, **reading), config)
+    _check_stripped_columns(config, raw)
     outputs = resolve_features(config.outputs or raw.outputs, raw, "data.outputs")
     if not outputs:
         raise DataError(
@@ -78,6 +90,32 @@ def load_splits(config: DataConfig) -> tuple[RawData, dict[str, Feature], dict[s
         stratify=stratify if config.split.stratify else None,
     )
     return raw, inputs, outputs
+
+
+def _with_test_file(raw: RawData, test: RawData, config: DataConfig) -> RawData:
+    """`raw` with the rows of `data.test_source` as its test split; the two files must have the same columns."""
+    if "test" in raw.splits:
+        raise ConfigError(f"data.test_source: {config.source} has a test split of its own; leave test_source out, "
+                          "or give a source without one")
+    if list(test.splits) != ["train"]:
+        raise DataError(f"data.test_source: {config.test_source} holds splits ({', '.join(test.splits)}); give one "
+                        "file or folder of test rows")
+    missing = [c for c in raw.columns if c not in test.columns]
+    extra = [c for c in test.columns if c not in raw.columns]
+    if missing or extra:
+        differ = [f"it lacks {', '.join(missing)}"] if missing else []
+        differ += [f"it has {', '.join(extra)} besides"] if extra else []
+        raise DataError(f"data.test_source: {config.test_source} must have the columns of {config.source}: "
+                        f"{'; '.join(differ)} (read with the same data.header and data.columns)")
+    splits = {**raw.splits, "test": {c: test.splits["train"][c] for c in raw.columns}}
+    description = f"{raw.description}; test: {test.description}" if raw.description else test.description
+    return RawData(splits, raw.inputs, raw.outputs, raw.skipped + test.skipped, description)
+
+
+def _check_stripped_columns(config: DataConfig, raw: RawData) -> None:
+    unknown = [name for name in config.strip or {} if name not in raw.columns]
+    if unknown:
+        raise DataError(f"data.strip: no column {unknown[0]!r} in the data; columns are: {', '.join(raw.columns)}")
 
 
 def resolve_features(specs: dict[str, Any], raw: RawData, where: str) -> dict[str, Feature]:

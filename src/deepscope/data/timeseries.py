@@ -93,7 +93,7 @@ class Series:
 def read_series(path: str | Path, *, time: str | list[str], values: list[str] | None = None,
                 target: str | None = None, delimiter: str | None = None, categorical: list[str] | None = None,
                 fill: str | dict[str, str] | None = None, header: bool | None = None, columns: list[str] | None = None,
-                encoding: str | None = None) -> Series:
+                encoding: str | None = None, strip: dict[str, str] | None = None) -> Series:
     """Read and check a series: the time parsed and strictly increasing, the values numbers or categories,
     missing values filled as `fill` says (else an error).
 
@@ -106,7 +106,7 @@ def read_series(path: str | Path, *, time: str | list[str], values: list[str] | 
         target: the column to forecast; it must be one of `values` and a number (default: the first number column).
         categorical: value columns holding categories (they join the value columns if `values` omits them).
         fill: "interpolate", "ffill" or "drop" for every column, or {column: method}; None: gaps are errors.
-        header, columns, encoding: how the file is read, as for any table (`load_csv`): a file without a header
+        header, columns, encoding, strip: how the file is read, as for any table (`load_csv`): a file without a header
             row says header=False and names its columns in `columns` (which `time` and `values` then use).
 
     Raises:
@@ -122,7 +122,7 @@ def read_series(path: str | Path, *, time: str | list[str], values: list[str] | 
     from deepscope.data.sources.csv_table import load_csv
 
     path = expand_path(path)
-    table = load_csv(path, delimiter=delimiter, header=header, columns=columns, encoding=encoding)
+    table = load_csv(path, delimiter=delimiter, header=header, columns=columns, encoding=encoding, strip=strip)
     columns, first_line = table.splits["train"], 1 if header is False else 2  # the file line of the first row
     time_columns = [time] if isinstance(time, str) else list(time)
     categorical = list(categorical or [])

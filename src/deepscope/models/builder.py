@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from deepscope.data.weights import EXAMPLE_WEIGHT
 from deepscope.errors import ConfigError
 from deepscope.metrics import Metric
 from deepscope.models.encoders import DEFAULT_ENCODER, ENCODERS, PER_INPUT_KINDS
@@ -70,7 +71,8 @@ class DeepscopeModel(nn.Module):
         return self.level.restore(outputs, last) if self.level is not None else outputs
 
     def loss(self, outputs: dict[str, torch.Tensor], batch: Batch) -> torch.Tensor:
-        losses = [head.loss(outputs[name], batch[name]) for name, head in self.heads.items()]
+        weights = batch.get(EXAMPLE_WEIGHT)  # data.weights: in training batches only (data/weights.py)
+        losses = [head.loss(outputs[name], batch[name], weights) for name, head in self.heads.items()]
         return losses[0] if len(losses) == 1 else torch.stack(losses).sum()
 
     def metrics(self) -> dict[str, Metric]:

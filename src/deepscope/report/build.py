@@ -17,7 +17,18 @@ import torch
 from deepscope import __version__
 from deepscope.errors import UserError
 from deepscope.io import write_text
-from deepscope.report import curves, data, diagnostics, evaluation, examples, model, run_details, summary
+from deepscope.report import (
+    curves,
+    data,
+    diagnostics,
+    evaluation,
+    examples,
+    explanations,
+    fairness,
+    model,
+    run_details,
+    summary,
+)
 from deepscope.report.context import ReportContext
 from deepscope.report.html import body, escape, note, page, section
 from deepscope.track.resolve import run_folder
@@ -31,6 +42,8 @@ SECTIONS: list[tuple[str, str, Callable[[ReportContext], str]]] = [
     ("diagnostics", "Diagnostics", diagnostics.render),
     ("evaluation", "Evaluation", evaluation.render),
     ("examples", "Examples", examples.render),
+    ("explanations", "Explanations", explanations.render),
+    ("fairness", "Fairness", fairness.render),
     ("config", "Config", run_details.config),
     ("environment", "Environment", run_details.environment),
     ("timings", "Timings and files", run_details.timings),

@@ -215,8 +215,10 @@ def thin(names: Sequence[str], limit: int) -> list[str]:
 
 # --- PNG files the commands write -----------------------------------------------------------------------------------
 def write_png(figure: Any, path: str | Path, dpi: int = 100) -> Path:
-    """Save a matplotlib Figure as PNG atomically: a reader never sees half a file."""
-    figure.tight_layout()
+    """Save a matplotlib Figure as PNG atomically: a reader never sees half a file. A figure made with a layout
+    engine of its own (constrained layout, which makes room for colour bars) keeps it."""
+    if figure.get_layout_engine() is None:
+        figure.tight_layout()
     return atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=dpi))
 
 
@@ -225,6 +227,14 @@ def _figure(width: float, height: float) -> tuple[Any, Any]:
 
     figure = Figure(figsize=(width, height))
     return figure, figure.subplots()
+
+
+def grid_figure(rows: int, cols: int, width: float, height: float, **options: Any) -> tuple[Any, np.ndarray]:
+    """A figure with a (rows, cols) array of axes, in constrained layout (it leaves room for colour bars)."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), layout="constrained")
+    return figure, figure.subplots(rows, cols, squeeze=False, **options)
 
 
 def plot_lr_find(result: LRFindResult, path: str | Path) -> Path:

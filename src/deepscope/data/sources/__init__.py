@@ -26,7 +26,7 @@ from deepscope.errors import ConfigError, DataError
 __all__ = ["BUILTIN_DATASETS", "RawData", "load_source", "load_csv", "load_idx_folder", "load_image_folder",
            "load_npz"]
 
-TABLE_OPTIONS = ("delimiter", "header", "columns", "encoding")  # the DataConfig keys load_csv takes
+TABLE_OPTIONS = ("delimiter", "header", "columns", "encoding", "strip")  # the DataConfig keys load_csv takes
 
 
 def load_source(source: str, **options: Any) -> RawData:
@@ -37,8 +37,8 @@ def load_source(source: str, **options: Any) -> RawData:
             train/ test/ [val/] folders of them), a folder of IDX files (MNIST's four files, named like them;
             see `idx_folder.py`), a `.csv` / `.tsv` / `.txt` table, or an `.npz` archive.
             Relative paths are relative to the current folder; `$VARS` are expanded (`$DEEPSCOPE_DATA/mnist`).
-        **options: passed to the loader that reads the source: `delimiter`, `header`, `columns` and `encoding`
-            for tables, `encoding` for text folders, `size` and `channels` for image folders, `pattern` for
+        **options: passed to the loader that reads the source: `delimiter`, `header`, `columns`, `encoding` and
+            `strip` for tables, `encoding` for text folders, `size` and `channels` for image folders, `pattern` for
             folders of recordings. An option the source cannot use is a ConfigError; None means not given.
 
     Raises:

@@ -1,9 +1,10 @@
 """Builtin datasets by name: `source: mnist` in a config.
 
 Where a dataset's files come from, in order:
-1. `$DEEPSCOPE_DATA/<name>/<file>` — files the user put there, used as they are (not checksummed, so a
-   re-saved or converted copy works);
-2. the cache `$DEEPSCOPE_CACHE/<name>/<file>` (default `~/.cache/deepscope`) — earlier downloads;
+1. `$DEEPSCOPE_DATA/<folder>/<file>` — files the user put there, used as they are (not checksummed, so a
+   re-saved or converted copy works); the folder is the dataset's name unless it says otherwise
+   (`olivetti` lives in `olivetti-faces/`);
+2. the cache `$DEEPSCOPE_CACHE/<folder>/<file>` (default `~/.cache/deepscope`) — earlier downloads;
 3. else a download into the cache, checked against the published checksum before it is kept.
 
     raw = BUILTIN_DATASETS.get("mnist").load()
@@ -25,6 +26,7 @@ from deepscope.data.sources.base import RawData
 from deepscope.data.sources.download import download
 from deepscope.data.sources.idx import read_idx
 from deepscope.data.sources.npz import load_npz
+from deepscope.data.sources.olivetti import read_olivetti
 from deepscope.errors import DataError
 
 MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
@@ -49,9 +51,14 @@ class BuiltinDataset:
     description: str
     read: Callable[[dict[str, Path]], RawData]  # file name -> local path, to RawData
     files: tuple[DataFile, ...] = field(default_factory=tuple)
+    folder: str = ""  # its folder under $DEEPSCOPE_DATA and the cache; default: the name
+
+    @property
+    def folder_name(self) -> str:
+        return self.folder or self.name
 
     def load(self) -> RawData:
-        paths = {file.name: find_or_download(self.name, file) for file in self.files}
+        paths = {file.name: find_or_download(self.folder_name, file) for file in self.files}
         raw = self.read(paths)
         raw.description = raw.description or self.description
         return raw
@@ -105,10 +112,10 @@ def dataset_status(name: str) -> tuple[bool, str]:
     dataset = BUILTIN_DATASETS.get(name)
     if not dataset.files:
         return True, "bundled with scikit-learn"
-    found = {file.name: _find(name, file) for file in dataset.files}
+    found = {file.name: _find(dataset.folder_name, file) for file in dataset.files}
     missing = [file for file, path in found.items() if path is None]
     if missing:
-        return False, f"downloads to {cache_folder() / name} (missing: {', '.join(missing)})"
+        return False, f"downloads to {cache_folder() / dataset.folder_name} (missing: {', '.join(missing)})"
     folders = sorted({str(path.parent) for path in found.values() if path is not None})
     return True, ", ".join(folders)
 
@@ -201,6 +208,16 @@ _register(BuiltinDataset(
     ),),
 ))
 
+_register(BuiltinDataset(
+    "olivetti",
+    "Olivetti faces (AT&T Laboratories Cambridge): 64x64 greyscale, 40 people x 10 images, no official split "
+    "(data.split: {test: 0.3, val: 0.0} gives 7 training / 3 test images per person); columns image, label (person)",
+    lambda paths: read_olivetti(paths["olivettifaces.mat"]),
+    # scikit-learn's copy and checksum (sklearn/datasets/_olivetti_faces.py); a placed copy is used as it is
+    files=(DataFile("olivettifaces.mat", "https://ndownloader.figshare.com/files/5976027",
+                    "sha256:b612fb967f2dc77c9c62d3e1266e0c73d5fca46a4b8906c18e454d41af987794"),),
+    folder="olivetti-faces",
+))
 
 # ---- the Free Spoken Digit Dataset, read straight from its tarball -------------------------------------------
 FSDD_COMMIT = "26eb9aaf76e81b692f806f9140c2d2777410d7a1"  # Jakobovski/free-spoken-digit-dataset, 2024-05-02

@@ -31,7 +31,8 @@ TEXT_MIN_WORDS = 4  # string columns of mostly distinct values this many words l
 
 
 def load_csv(path: str | Path, *, delimiter: str | None = None, quoting: bool | None = None,
-             header: bool | None = None, columns: list[str] | None = None, encoding: str | None = None) -> RawData:
+             header: bool | None = None, columns: list[str] | None = None, encoding: str | None = None,
+             strip: dict[str, str] | None = None) -> RawData:
     """Read a delimited text table into one "train" split of text columns.
 
     Args:
@@ -47,6 +48,9 @@ def load_csv(path: str | Path, *, delimiter: str | None = None, quoting: bool | 
         encoding: the file's text encoding (`cp1252`, `latin-1`, `utf-8`, ...); lines not valid in it are left
             out and listed in `RawData.skipped`. None: UTF-8, and any line that is not UTF-8 read as Windows-1252
             (see data/sources/encoding.py); a byte-order mark is fine.
+        strip: column -> characters stripped from both ends of its values (`{"income": "."}`: `>50K.` -> `>50K`),
+            after the spaces; a value left empty is missing. A column the file does not have is passed over (a
+            file to predict from has no output column); `load_splits` checks the names against the data.
 
     Returns:
         RawData whose columns are object arrays of `str` (stripped), with `None` for missing values
@@ -69,7 +73,7 @@ def load_csv(path: str | Path, *, delimiter: str | None = None, quoting: bool | 
     skipped: list[str] = []
     reader = _reader(path, delimiter=delimiter, quoting=quoting, encoding=encoding, skipped=skipped)
     names, rows, lines = _read_rows(path, reader, header=header, columns=columns)
-    table = {name: _column([row[i] for row in rows]) for i, name in enumerate(names)}
+    table = {name: _column([row[i] for row in rows], (strip or {}).get(name, "")) for i, name in enumerate(names)}
     for name, values in table.items():
         _refuse_infinite(path, name, values, lines)
     return RawData({"train": table}, skipped=skipped, description=f"table {path.name} ({len(rows)} rows)")
@@ -238,9 +242,11 @@ def _check_header(path: Path, header: list[str], *, explicit: bool) -> list[str]
     return names
 
 
-def _column(values: list[str]) -> np.ndarray:
+def _column(values: list[str], strip: str = "") -> np.ndarray:
+    """Text values stripped of spaces (then of the characters `strip` names), None where missing."""
     column = np.empty(len(values), dtype=object)  # filled element-wise: np.array would guess a str dtype
-    column[:] = [None if v.strip() in MISSING else v.strip() for v in values]
+    stripped = (v.strip().strip(strip).strip() if strip else v.strip() for v in values)
+    column[:] = [None if v in MISSING else v for v in stripped]
     return column
 
 

@@ -39,7 +39,9 @@ class Head(nn.Module):
         where = output.get("where") or f"data.outputs.{self.name}"
         self.options = parse_options(self.Options, options, where, what=f"the {output.get('type', '?')} head")
 
-    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def loss(self, output: torch.Tensor, target: torch.Tensor, example_weights: torch.Tensor | None = None
+             ) -> torch.Tensor:
+        """The batch's loss; with `example_weights` (B,) (`data.weights`), their weighted mean (models/losses.py)."""
         raise NotImplementedError
 
     def predict(self, output: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -31,8 +31,9 @@ class BinaryHead(Head):
     def forward(self, h: torch.Tensor) -> torch.Tensor:  # (B, D) -> (B,) logits
         return self.linear(h).squeeze(-1)
 
-    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return binary_cross_entropy(output, target, pos_weight=self.pos_weight)
+    def loss(self, output: torch.Tensor, target: torch.Tensor, example_weights: torch.Tensor | None = None
+             ) -> torch.Tensor:
+        return binary_cross_entropy(output, target, pos_weight=self.pos_weight, example_weights=example_weights)
 
     def predict(self, output: torch.Tensor) -> dict[str, torch.Tensor]:
         probability = output.float().sigmoid()

@@ -34,8 +34,10 @@ class CategoryHead(Head):
     def forward(self, h: torch.Tensor) -> torch.Tensor:  # (B, D) -> (B, C) logits
         return self.linear(h)
 
-    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return cross_entropy(output, target, weight=self.class_weights, label_smoothing=self.options.label_smoothing)
+    def loss(self, output: torch.Tensor, target: torch.Tensor, example_weights: torch.Tensor | None = None
+             ) -> torch.Tensor:
+        return cross_entropy(output, target, weight=self.class_weights, label_smoothing=self.options.label_smoothing,
+                             example_weights=example_weights)
 
     def predict(self, output: torch.Tensor) -> dict[str, torch.Tensor]:
         probabilities = output.float().softmax(dim=-1)

@@ -56,8 +56,11 @@ class RegressionHead(Head):
         z = self.linear(h)
         return z if self.horizon else z.squeeze(-1)
 
-    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return self.loss_function(output, target)
+    def loss(self, output: torch.Tensor, target: torch.Tensor, example_weights: torch.Tensor | None = None
+             ) -> torch.Tensor:
+        if example_weights is None:
+            return self.loss_function(output, target)
+        return self.loss_function(output, target, example_weights=example_weights)
 
     def original_units(self, z: torch.Tensor) -> torch.Tensor:
         x = z.double() if z.device.type != "mps" else z.float()  # float64 keeps large values (prices, years) exact

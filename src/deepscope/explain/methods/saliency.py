@@ -1,0 +1,17 @@
+"""Saliency (Simonyan et al. 2014): |d score / d input|, the plainest gradient map."""
+
+from __future__ import annotations
+
+from captum.attr import Saliency
+
+from deepscope.explain.methods.base import METHODS, Method
+
+
+class SaliencyMethod(Method):
+    name = "saliency"
+
+    def compute(self, view, x, context, targets, baseline, **settings):
+        return Saliency(view).attribute(x, target=targets, additional_forward_args=context, abs=True), {}
+
+
+METHODS.register("saliency")(SaliencyMethod())
