@@ -5,8 +5,9 @@ explained for the class the model predicts:
 - deletion and insertion areas (Petsiuk et al. 2018) next to the same curves in a random order: every gradient
   method's deletion area should be clearly below random's;
 - the completeness error of integrated gradients (|sum of attributions - (f(x) - f(baseline))|, relative);
-- the model-randomisation sanity check (Adebayo et al. 2018): the rank correlation of |map| between the trained
-  model and the model with every layer re-drawn, top down; saliency and integrated gradients should pass;
+- the model-randomisation sanity check (Adebayo et al. 2018): the rank correlation of the map (signs included,
+  as deepscope ranks and draws it) between the trained model and the model with every layer re-drawn, top down,
+  and beside it the same for |map|; saliency and integrated gradients should pass;
 - milliseconds per explained example (batched) through deepscope next to the same Captum call on the same model
   and inputs, with the overhead ratio (target <= 1.10).
 
@@ -225,7 +226,7 @@ def timings(timers: dict[str, Callable], x, targets, args) -> tuple[torch.Tensor
 
 def print_table(rows: list[dict]) -> None:
     header = (f"{'method':<22}{'deletion':>9}{'random':>8}{'insertion':>10}{'random':>8}{'complete':>10}"
-              f"{'sanity r':>9}{'sanity':>8}{'ms/ex':>8}{'captum':>8}{'ratio':>7}")
+              f"{'sanity r':>9}{'|map| r':>8}{'sanity':>8}{'ms/ex':>8}{'captum':>8}{'ratio':>7}")
     print(header)
     print("-" * len(header))
     for row in rows:
@@ -233,12 +234,14 @@ def print_table(rows: list[dict]) -> None:
         completeness = f"{f.completeness_error:.1%}" if f.completeness_error is not None else "-"
         bare = f"{row['bare_ms']:.3f}" if row["bare_ms"] else "-"
         ratio = f"{row['ms'] / row['bare_ms']:.2f}" if row["bare_ms"] else "-"
+        check = f.randomisation
         print(f"{f.method:<22}{f.deletion_area:>9.3f}{f.deletion_random_area:>8.3f}{f.insertion_area:>10.3f}"
-              f"{f.insertion_random_area:>8.3f}{completeness:>10}{f.randomisation.final:>9.3f}"
-              f"{'pass' if f.randomisation.passes else 'FAIL':>8}{row['ms']:>8.3f}{bare:>8}{ratio:>7}")
+              f"{f.insertion_random_area:>8.3f}{completeness:>10}{check.final:>9.3f}{check.magnitude_final:>8.3f}"
+              f"{'pass' if check.passes else 'FAIL':>8}{row['ms']:>8.3f}{bare:>8}{ratio:>7}")
     print("deletion: area under the mean target probability as the top-ranked pixels go (lower is better); "
           "insertion: as they come back (higher is better); random: the same in a random order.")
-    print("sanity r: rank correlation of |map| after every layer is re-drawn (pass below 0.5); "
+    print("sanity r: rank correlation of the map, signs included, after every layer is re-drawn (pass below 0.5); "
+          "|map| r: the same for the magnitudes; "
           "ratio: deepscope / bare Captum time (target <= 1.10).")
     ratios = [row["ms"] / row["bare_ms"] for row in rows if row["bare_ms"]]
     if ratios:

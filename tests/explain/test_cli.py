@@ -45,6 +45,12 @@ def test_a_split_sample_is_explained_with_its_faithfulness_and_files(digits_run,
     assert summary["n"] == 20 and summary["faithfulness"]["grad_cam"]["completeness_error"] is None
     numbers = summary["faithfulness"]["integrated_gradients"]
     assert 0 <= numbers["completeness_error"] < 0.05  # 32 steps on a small CNN
+    # what the numbers say is kept as findings and printed (wrapped to the terminal: compare the words)
+    findings = [f for measured in summary["faithfulness"].values() for f in measured["findings"]]
+    printed = " ".join(result.stdout.split())
+    assert all(" ".join(f["title"].split()) in printed for f in findings)
+    assert all(f["code"] in ("explanation_not_faithful", "explanation_ignores_model",
+                             "explanation_sizes_follow_input", "completeness_error") for f in findings)
 
 
 def test_texts_on_the_command_line_get_a_token_page(text_run, tmp_path, deepscope_in_process):

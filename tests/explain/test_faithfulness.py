@@ -222,6 +222,19 @@ def test_a_map_that_ignores_the_model_fails_the_check_and_says_so():
         ["4", "2", "0"]
 
 
+def test_signs_from_the_model_sizes_from_the_input_pass_with_a_note_on_the_sizes():
+    """Integrated gradients' case: (input - baseline) x gradient. The signs follow the weights, the sizes follow
+    the input whatever the weights: the signed maps pass, |map| would not, and a finding says so."""
+    model, x, y = trained_mlp()
+    signs = lambda m: torch.sign(gradient_times_input_of(m, x, y))  # noqa: E731
+    result = randomisation_check(model, lambda m: x.abs() * signs(m), seed=0)
+    assert result.passes and result.final < 0.3
+    assert result.magnitude_correlations == [1.0, 1.0, 1.0] and result.magnitude_final == 1.0
+    codes = {f.code: f for f in faithfulness_findings(Faithfulness("ig", 0.1, 0.5, 0.6, 0.3, randomisation=result))}
+    assert set(codes) == {"explanation_sizes_follow_input"} and codes["explanation_sizes_follow_input"].severity == "info"
+    assert "signs follow the model" in codes["explanation_sizes_follow_input"].title
+
+
 class HeadFirst(nn.Module):
     """Defines its head before its encoder, and holds a bare parameter with no reset_parameters of its own."""
 
@@ -258,6 +271,7 @@ def test_faithfulness_to_dict_is_json():
     f = Faithfulness("saliency", 0.2, 0.5, 0.6, 0.3, 0.01, result, {"deletion": [1.0, 0.5]})
     data = json.loads(json.dumps(f.to_dict()))
     assert data["randomisation"] == {"layers": ["2", "0"], "correlations": [0.4, 0.1], "final": 0.1,
-                                     "threshold": 0.5, "passes": True}
+                                     "threshold": 0.5, "passes": True, "magnitude_correlations": None,
+                                     "magnitude_final": None}
     assert data["deletion_gain"] == pytest.approx(0.6) and data["beats_random"] is True
     assert data["completeness_error"] == 0.01 and data["curves"] == {"deletion": [1.0, 0.5]}

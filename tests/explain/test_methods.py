@@ -130,14 +130,29 @@ def test_every_method_that_applies_gives_finite_attributions_of_the_inputs_shape
     fitting = applicable_methods(view)
     assert fitting, "every model has methods that apply"
     for name in fitting:
-        e = explain(saved.model, saved.inputs, output, batch_of(saved), name, outputs=saved.outputs)
+        batch = batch_of(saved)
+        e = explain(saved.model, saved.inputs, output, batch, name, outputs=saved.outputs)
         assert e.method == name and len(e) == 6
         assert torch.broadcast_shapes(e.attributions.shape, e.inputs.shape) == e.inputs.shape, name
         assert torch.isfinite(e.attributions).all(), name
         assert e.attributions.abs().sum() > 0, f"{name} attributes nothing"
         assert e.scores.shape == (6,) and torch.isfinite(e.scores).all()
+        recomputed = ScoreView(saved.model, saved.inputs, output).bind(batch).scores(e.inputs, e.targets)
+        assert torch.allclose(e.scores, recomputed, atol=1e-6), f"{name}: scores reused from the wrong pass"
         if view.classifies:
             assert ((e.scores >= 0) & (e.scores <= 1)).all()
+
+
+def test_saliency_reads_its_scores_from_its_own_forward_pass(cnn):
+    """One forward pass per call, as bare Captum's: the explanation's scores come from it, not from one more
+    (the target is given: finding each example's predicted class would take a pass of its own)."""
+    calls = []
+    handle = cnn.model.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        explain(cnn.model, cnn.inputs, "label", batch_of(cnn), "saliency", target="3", outputs=cnn.outputs)
+    finally:
+        handle.remove()
+    assert len(calls) == 1
 
 
 def test_every_registered_method_applies_to_one_of_the_test_models(mlp, cnn, transformer, table):

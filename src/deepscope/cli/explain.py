@@ -36,6 +36,7 @@ def explain(
     typer.echo(f"explained {what} with {', '.join(result.explanations)}")
     for name, numbers in result.faithfulness.items():
         typer.echo(f"{name}: {_faithfulness_line(numbers)}")
+    _print_findings([f for numbers in result.faithfulness.values() for f in numbers.get("findings", [])])
     if result.importance is not None:
         ranked = ", ".join(f"{label} {table_number(mean)} [{table_number(low)}, {table_number(high)}]"
                            for label, mean, low, high in result.importance.ranked()[:10])
@@ -47,6 +48,18 @@ def explain(
         typer.echo(f"wrote {path}")
 
 
+def _print_findings(findings: list[dict]) -> None:
+    """What the faithfulness numbers say, in the diagnostics' words and layout."""
+    from rich.console import Console
+
+    from deepscope.diagnose.console import format_finding
+    from deepscope.diagnose.finding import Finding
+
+    console = Console()
+    for finding in findings:
+        console.print(format_finding(Finding.from_dict(finding)), highlight=False)
+
+
 def _faithfulness_line(f: dict) -> str:
     parts = [f"deletion area {f['deletion_area']:.3f} vs random {f['deletion_random_area']:.3f}",
              f"insertion area {f['insertion_area']:.3f} vs random {f['insertion_random_area']:.3f}"]
@@ -55,5 +68,7 @@ def _faithfulness_line(f: dict) -> str:
     if f.get("randomisation"):
         check = f["randomisation"]
         verdict = "passes" if check["passes"] else "FAILS: the map barely depends on the weights"
-        parts.append(f"randomisation check {verdict} (rank correlation {check['final']:.2f} once re-drawn)")
+        magnitude = check.get("magnitude_final")
+        of_sizes = f", |map| {magnitude:.2f}" if magnitude is not None else ""
+        parts.append(f"randomisation check {verdict} (rank correlation {check['final']:.2f}{of_sizes} once re-drawn)")
     return "; ".join(parts)

@@ -73,6 +73,13 @@ def resolve_targets(view: ScoreView, batch: dict[str, torch.Tensor], target: Any
     n = len(next(iter(batch.values())))
     if isinstance(target, torch.Tensor):  # one index per example, already resolved (e.g. the randomisation check)
         return target.long().reshape(n)
+    classes = output_classes(output)
+    if target is not None and classes is not None:  # a class by name: no forward pass needed
+        matches = [i for i, c in enumerate(classes) if str(c) == str(target).strip()]
+        if not matches:
+            raise UserError(f"target {str(target)[:80]!r} is not a class of the output {view.output!r}; its classes: "
+                            f"{', '.join(map(str, classes[:50]))}")
+        return torch.full((n,), matches[0], dtype=torch.long, device=device_of(view.model))
     view.bind(batch)
     x, context = view.prepare()
     with torch.no_grad():
@@ -80,25 +87,17 @@ def resolve_targets(view: ScoreView, batch: dict[str, torch.Tensor], target: Any
     k = scores.shape[1]
     if target is None:  # the predicted class; for values, the first (a forecast's next step)
         return scores.argmax(dim=1) if view.classifies else torch.zeros(n, dtype=torch.long, device=scores.device)
-    classes = output_classes(output, k)
-    if classes is not None:
-        matches = [i for i, c in enumerate(classes) if str(c) == str(target).strip()]
-        if not matches:
-            raise UserError(f"target {str(target)[:80]!r} is not a class of the output {view.output!r}; its classes: "
-                            f"{', '.join(map(str, classes[:50]))}")
-        index = matches[0]
-    else:
-        try:
-            index = int(str(target))
-        except ValueError:
-            index = -1
-        if not 0 <= index < k:
-            raise UserError(f"target {str(target)[:80]!r}: the output {view.output!r} has {k} value(s); give an "
-                            f"index from 0 to {k - 1}")
+    try:
+        index = int(str(target))
+    except ValueError:
+        index = -1
+    if not 0 <= index < k:
+        raise UserError(f"target {str(target)[:80]!r}: the output {view.output!r} has {k} value(s); give an "
+                        f"index from 0 to {k - 1}")
     return torch.full((n,), index, dtype=torch.long, device=scores.device)
 
 
-def output_classes(output: Feature | None, k: int) -> list[Any] | None:
+def output_classes(output: Feature | None) -> list[Any] | None:
     """The class names in the order of the scores' columns, or None (a regression, or no feature given)."""
     if output is None:
         return None

@@ -26,7 +26,7 @@ from deepscope.errors import DataError, UserError
 from deepscope.explain.api import applicable_methods, encoded_batch, explain
 from deepscope.explain.defaults import DEFAULT_METHODS
 from deepscope.explain.explanation import Explanation
-from deepscope.explain.faithfulness import randomisation_check
+from deepscope.explain.faithfulness import faithfulness_findings, randomisation_check
 from deepscope.explain.measured import measure_explanation
 from deepscope.explain.methods import METHODS
 from deepscope.explain.methods.permutation import Importance, permutation_importance
@@ -45,7 +45,7 @@ RANDOMISATION_EXAMPLES = 16  # the randomisation check re-runs the method once p
 @dataclass
 class ExplainResult:
     explanations: dict[str, Explanation]  # by method
-    faithfulness: dict[str, dict[str, Any]] = field(default_factory=dict)  # by method: Faithfulness.to_dict()
+    faithfulness: dict[str, dict[str, Any]] = field(default_factory=dict)  # by method: see `faithfulness`
     importance: Importance | None = None  # permutation importance with intervals (tables, series)
     tokens: dict[str, dict[str, list]] = field(default_factory=dict)  # text, by method: the top tokens per class
     files: list[Path] = field(default_factory=list)
@@ -104,7 +104,8 @@ def chosen_methods(view: ScoreView, method: str | None, n: int) -> list[str]:
 
 def faithfulness(view: ScoreView, batch: dict[str, torch.Tensor], explained: Explanation, model: torch.nn.Module,
                  inputs: dict[str, Any], output: str) -> dict[str, Any]:
-    """The explain/faithfulness numbers for one method's explanation of `batch`, the randomisation check included."""
+    """The explain/faithfulness numbers for one method's explanation of `batch`, the randomisation check included,
+    and what they say as findings (`"findings"`: Finding.to_dict() each; none when the maps hold up)."""
     randomisation = None
     if METHODS.get(explained.method).uses_gradients:
         few = {k: v[:RANDOMISATION_EXAMPLES] for k, v in batch.items()}
@@ -117,7 +118,8 @@ def faithfulness(view: ScoreView, batch: dict[str, torch.Tensor], explained: Exp
             return maps[real].unsqueeze(0) if real is not None else maps
 
         randomisation = randomisation_check(model, attribute)
-    return measure_explanation(view, batch, explained, randomisation=randomisation).to_dict()
+    measured = measure_explanation(view, batch, explained, randomisation=randomisation)
+    return {**measured.to_dict(), "findings": [finding.to_dict() for finding in faithfulness_findings(measured)]}
 
 
 def raw_columns(run: str | Path, features: dict[str, Any], outputs: list[str], inputs: Sequence[str]) -> dict[str, Any]:

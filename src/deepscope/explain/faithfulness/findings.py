@@ -12,7 +12,7 @@ COMPLETENESS_WARNING = 0.25  # ... or more than a quarter of it: the map's sizes
 
 def faithfulness_findings(f: Faithfulness) -> list[Finding]:
     """What the faithfulness numbers say about the method's maps: empty when they hold up."""
-    return [*_not_faithful(f), *_ignores_model(f), *_incomplete(f)]
+    return [*_not_faithful(f), *_ignores_model(f), *_sizes_follow_input(f), *_incomplete(f)]
 
 
 def _not_faithful(f: Faithfulness) -> list[Finding]:
@@ -46,13 +46,35 @@ def _ignores_model(f: Faithfulness) -> list[Finding]:
         f"{f.method}: the maps barely change when the model's weights are replaced by random ones "
         f"(rank correlation {message_number(result.final)})",
         f"The maps barely change when the model's weights are replaced by random ones (rank correlation "
-        f"{message_number(result.final)} with the trained model's maps, after re-drawing all {len(result.layers)} "
-        "layers): this method shows the input's structure (its edges, its bright parts), not what the model "
+        f"{message_number(result.final)} with the trained model's maps, signs included, after re-drawing all "
+        f"{len(result.layers)} layers): this method shows the input's structure (its edges, its bright parts), not what the model "
         "learned.",
         {"method": f.method, "final_correlation": result.final, "threshold": result.threshold,
          "correlation_by_stage": dict(zip(result.layers, (float(f"{c:.3g}") for c in result.correlations)))},
         ["do not read these maps as the model's reasons; use a method that passes the check (saliency, integrated "
          "gradients)", "compare with the map of an untrained model before trusting a method on a new model"])]
+
+
+def _sizes_follow_input(f: Faithfulness) -> list[Finding]:
+    """The signed maps pass the check, but their sizes alone would not: the order of |map| survives random
+    weights. Typical of the methods that multiply by (input - baseline)."""
+    result = f.randomisation
+    magnitude = result.magnitude_final if result is not None else None
+    if result is None or not result.passes or magnitude is None or magnitude < result.threshold:
+        return []
+    return [Finding(
+        "explanation_sizes_follow_input", "info",
+        f"{f.method}: the maps' signs follow the model, their sizes partly follow the input "
+        f"(rank correlation {message_number(result.final)} signed, {message_number(magnitude)} of |map|)",
+        f"With every layer re-drawn at random, the maps' signs no longer agree with the trained model's (rank "
+        f"correlation {message_number(result.final)}), so they do show what the model learned. Their sizes alone "
+        f"still agree (rank correlation {message_number(magnitude)} of |map|): this method multiplies by how far "
+        "each input is from the baseline, so strongly marked parts of the input get large attributions whatever "
+        "the weights.",
+        {"method": f.method, "final_correlation": result.final, "magnitude_final_correlation": magnitude,
+         "threshold": result.threshold},
+        ["read which parts push for and which against the prediction, not how large each attribution is",
+         "compare with saliency, whose sizes do not multiply by the input"])]
 
 
 def _incomplete(f: Faithfulness) -> list[Finding]:

@@ -2,14 +2,22 @@
 
 If a map explains the model, it must change when the model's learned weights are destroyed. The check re-draws
 the layers of a copy of the model one at a time, from the output layer down to the input layer (cascading
-randomisation), recomputes the maps after each and measures the Spearman rank correlation of |map| with the
-trained model's |map|, per example. A method whose maps still agree with the trained ones after every layer is
-random shows something about the input (its edges, its bright pixels), not what the model learned.
+randomisation), recomputes the maps after each and measures the Spearman rank correlation with the trained
+model's map, per example. A method whose maps still agree with the trained ones after every layer is random
+shows something about the input (its edges, its bright pixels), not what the model learned.
+
+The maps are compared as the method gives them, signs included: that is the order in which deepscope ranks the
+units everywhere else (the deletion and insertion curves remove the most positive first) and the map a user
+reads (diverging colours, for and against). The paper reports the rank correlation with and without absolute
+values; the |map| one is kept beside it, as `magnitude_correlations`. For the methods that multiply by
+(input - baseline) (integrated gradients, input x gradient, GradientSHAP) the two differ most: the signs follow
+the model, the sizes partly follow the input's own contrast whatever the weights.
 
     result = randomisation_check(model, lambda m: saliency(m, x, targets))
-    result.layers          # ["head.out", "encoder.dense", "encoder.conv2", "encoder.conv1"]: re-drawn in turn
-    result.correlations    # [0.61, 0.32, 0.11, 0.05]: mean rank correlation after each stage
-    result.passes          # True: the fully randomised model's maps share little with the trained one's
+    result.layers                   # ["head.out", "encoder.dense", "encoder.conv2", "encoder.conv1"]: re-drawn in turn
+    result.correlations             # [0.61, 0.32, 0.11, 0.05]: mean rank correlation after each stage
+    result.passes                   # True: the fully randomised model's maps share little with the trained one's
+    result.magnitude_correlations   # the same for |map|
 
 The caller's model is never touched: all of it runs on a deep copy, with the global random state restored after.
 """
@@ -38,7 +46,8 @@ THRESHOLD = 0.5
 @dataclass
 class RandomisationResult:
     layers: list[str]  # the parameterised layers, in the order they were re-drawn (output first)
-    correlations: list[float]  # mean rank correlation of |map| with the trained model's, after each stage
+    correlations: list[float]  # mean rank correlation of the map with the trained model's, after each stage
+    magnitude_correlations: list[float] | None = None  # the same for |map| (None: not measured)
     threshold: float = THRESHOLD
 
     @property
@@ -50,9 +59,17 @@ class RandomisationResult:
     def passes(self) -> bool:
         return self.final < self.threshold
 
+    @property
+    def magnitude_final(self) -> float | None:
+        """|map|'s correlation once every layer is random."""
+        return self.magnitude_correlations[-1] if self.magnitude_correlations else None
+
     def to_dict(self) -> dict[str, Any]:
+        magnitudes = self.magnitude_correlations
         return {"layers": list(self.layers), "correlations": [float(c) for c in self.correlations],
-                "final": float(self.final), "threshold": self.threshold, "passes": self.passes}
+                "final": float(self.final), "threshold": self.threshold, "passes": self.passes,
+                "magnitude_correlations": None if magnitudes is None else [float(c) for c in magnitudes],
+                "magnitude_final": self.magnitude_final}
 
 
 def randomisation_check(model: nn.Module, attribute: Callable[[nn.Module], torch.Tensor], *,
@@ -63,18 +80,21 @@ def randomisation_check(model: nn.Module, attribute: Callable[[nn.Module], torch
         model: the trained model (left as it is).
         attribute: model -> (n, *shape) maps for a fixed batch; called once on the trained copy and once per stage.
         seed: the random state of the re-drawn weights.
-    Returns: the layers in the order they were re-drawn and the mean correlation after each.
+    Returns: the layers in the order they were re-drawn and the mean correlations (of the maps, of |map|) after
+    each.
     """
     twin = copy.deepcopy(model)
     layers, trained = _layers_in_forward_order(twin, attribute)
-    trained = _magnitudes(trained)
-    correlations = []
+    trained = _rows(trained)
+    signed, magnitudes = [], []
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for _, layer in reversed(layers):
             _redraw(layer)
-            correlations.append(float(np.mean(rank_correlation(trained, _magnitudes(attribute(twin))))))
-    return RandomisationResult([name for name, _ in reversed(layers)], correlations)
+            maps = _rows(attribute(twin))
+            signed.append(float(np.mean(rank_correlation(trained, maps))))
+            magnitudes.append(float(np.mean(rank_correlation(np.abs(trained), np.abs(maps)))))
+    return RandomisationResult([name for name, _ in reversed(layers)], signed, magnitudes)
 
 
 def rank_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -127,7 +147,7 @@ def _redraw(layer: nn.Module) -> None:
             parameter.copy_(flat[torch.randperm(flat.numel(), device=flat.device)].reshape(parameter.shape))
 
 
-def _magnitudes(maps: torch.Tensor) -> np.ndarray:
-    """(n, units) |map| per example, as the paper compares them (a sign flip is not a different explanation)."""
+def _rows(maps: torch.Tensor) -> np.ndarray:
+    """(n, units): each example's map as one row."""
     maps = torch.as_tensor(maps).detach()
-    return maps.reshape(maps.shape[0], -1).abs().double().cpu().numpy()
+    return maps.reshape(maps.shape[0], -1).double().cpu().numpy()
