@@ -3,6 +3,7 @@ and the user's mistakes (exit 2, one message, no traceback)."""
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -93,3 +94,33 @@ def test_a_missing_file_for_an_image_model_exits_2(digits_run, tmp_path, deepsco
 def test_an_unknown_split_exits_2(digits_run, deepscope_in_process):
     result = deepscope_in_process("explain", str(digits_run), "--split", "holdout")
     assert result.returncode == 2 and "--split holdout" in result.stderr and "test" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def text_and_number_run(tmp_path_factory):
+    """Reads a review and a number (`stars`, which agrees with the sentiment): two inputs to choose from."""
+    folder = tmp_path_factory.mktemp("reviews")
+    rows = list(csv.DictReader(write_reviews(folder, 4).open()))
+    with open(folder / "rated.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["review", "stars", "sentiment"])
+        writer.writerows([row["review"], 5 if row["sentiment"] == "pos" else 1, row["sentiment"]] for row in rows)
+    config = {"data": {"source": str(folder / "rated.csv"), "inputs": {"review": "text", "stars": "number"},
+                       "outputs": {"sentiment": "category"}, "split": {"val": 0.0, "test": 0.3}},
+              "model": {"encoder": {"name": "cnn1d", "filters": 8, "embedding": {"dim": 8}}},
+              "train": {"epochs": 2, "batch_size": 16}, "run": {"root": str(tmp_path_factory.mktemp("runs"))}}
+    return ds.train(config, progress=False).dir
+
+
+def test_input_chooses_which_of_several_inputs_is_explained(text_and_number_run, tmp_path, deepscope_in_process):
+    run = str(text_and_number_run)
+    for chosen, picture in (("review", "integrated_gradients.html"), ("*", "integrated_gradients.png"),
+                            ("stars", "integrated_gradients.png")):  # a table column: with the table's others
+        out = tmp_path / chosen.replace("*", "table")
+        result = deepscope_in_process("explain", run, "--split", "test", "--n", "8", "--input", chosen,
+                                      "--method", "integrated_gradients", "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        assert (out / picture).stat().st_size > 0
+    wrong = deepscope_in_process("explain", run, "--split", "test", "--input", "rating")
+    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
+    assert "--input 'rating': this model reads review, stars" in wrong.stderr

@@ -72,6 +72,23 @@ def test_a_map_of_random_noise_is_no_better_than_random_and_is_flagged():
     assert finding.evidence["deletion_random_area"] == f.deletion_random_area
 
 
+def test_a_value_output_is_judged_the_same_in_any_units():
+    """A regression's score has no natural zero: shifted below zero and scaled (standardised units), the true
+    attribution must still beat random by the same share, and noise must still not."""
+    scores, model, x = linear_case()
+    attributions = gradient_times_input(scores, x)
+    noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
+    for shift, scale in ((0.0, 1.0), (-5.0, 1.0), (-5.0, 30.0)):
+        in_units = lambda inputs, shift=shift, scale=scale: scale * scores(inputs) + shift  # noqa: E731
+        f = measure_faithfulness("gxi", in_units, x, scale * attributions, 0.0, values=True)
+        if (shift, scale) == (-5.0, 1.0):
+            assert f.deletion_random_area < 0  # where a ratio to the random area would mean nothing
+        assert f.beats_random and f.insertion_gain > 0.1, (shift, scale)
+        reference = measure_faithfulness("gxi", scores, x, attributions, 0.0, values=True)
+        assert f.deletion_gain == pytest.approx(reference.deletion_gain, rel=1e-4)
+        assert not measure_faithfulness("noise", in_units, x, noise, 0.0, values=True).beats_random
+
+
 def test_curves_are_batched_and_equal_the_per_example_ones():
     scores, _, x = linear_case()
     attributions = gradient_times_input(scores, x)
@@ -273,5 +290,6 @@ def test_faithfulness_to_dict_is_json():
     assert data["randomisation"] == {"layers": ["2", "0"], "correlations": [0.4, 0.1], "final": 0.1,
                                      "threshold": 0.5, "passes": True, "magnitude_correlations": None,
                                      "magnitude_final": None}
+    assert data["values"] is False
     assert data["deletion_gain"] == pytest.approx(0.6) and data["beats_random"] is True
     assert data["completeness_error"] == 0.01 and data["curves"] == {"deletion": [1.0, 0.5]}

@@ -19,6 +19,7 @@ from deepscope.explain.methods.permutation import permutation_importance
 from deepscope.explain.spaces import TABLE
 from deepscope.explain.view import ScoreView
 from deepscope.models.saving import load_model
+from deepscope.run.explain import explain_run
 from tests.conftest import NEGATIVE_REVIEWS as NEGATIVE
 from tests.conftest import POSITIVE_REVIEWS as POSITIVE
 from tests.conftest import write_reviews
@@ -79,21 +80,23 @@ def table(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def forecaster(tmp_path_factory):
-    path = tmp_path_factory.mktemp("series") / "monthly.csv"
-    months = np.datetime64("2000-01") + np.arange(60)
-    lines = ["Month,Passengers"] + [f"{m},{100 + 10 * np.sin(i / 2) + i:.3f}" for i, m in enumerate(months)]
-    path.write_text("\n".join(lines) + "\n")
-    return _train({"data": {"source": str(path), "series": {"time": "Month", "lookback": 6, "horizon": 3,
+    return _train({"data": {"source": monthly_series(tmp_path_factory.mktemp("series")), "series": {"time": "Month", "lookback": 6, "horizon": 3,
                                                             "holdout": 6, "val": 6}},
                    "model": {"encoder": {"name": "mlp", "hidden": [16]}}, "train": {"epochs": 2}}, tmp_path_factory)
 
 
-@pytest.fixture(scope="module")
-def speech(tmp_path_factory):
-    """Two classes of noisy tones as 16-bit WAVs in class folders, read through the audio feature."""
-    root = tmp_path_factory.mktemp("speech")
+def monthly_series(folder) -> str:
+    path = folder / "monthly.csv"
+    months = np.datetime64("2000-01") + np.arange(60)
+    lines = ["Month,Passengers"] + [f"{m},{100 + 10 * np.sin(i / 2) + i:.3f}" for i, m in enumerate(months)]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def tone_folders(root):
+    """Two classes of noisy tones as 16-bit WAVs in class folders."""
     for label, hz in (("high", 1500.0), ("low", 300.0)):
-        (root / label).mkdir()
+        (root / label).mkdir(parents=True)
         for i in range(6):
             t = np.arange(1600) / 8000
             noise = np.random.default_rng(i).standard_normal(len(t)) * 0.05
@@ -101,7 +104,14 @@ def speech(tmp_path_factory):
             with wave.open(str(root / label / f"{i}.wav"), "wb") as handle:
                 handle.setnchannels(1), handle.setsampwidth(2), handle.setframerate(8000)
                 handle.writeframes(samples.tobytes())
-    return _train({"data": {"source": str(root), "split": {"val": 0.0, "test": 0.0}},
+    return str(root)
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory):
+    """Tones read through the audio feature, by a CNN."""
+    tones = tone_folders(tmp_path_factory.mktemp("speech"))
+    return _train({"data": {"source": tones, "split": {"val": 0.0, "test": 0.0}},
                    "model": {"encoder": {"name": "cnn", "filters": [4], "dense": 8}},
                    "train": {"epochs": 2, "batch_size": 8}}, tmp_path_factory)
 
@@ -203,6 +213,28 @@ def test_attention_gives_weights_per_layer_and_head_and_a_rollout(transformer):
     assert weights.shape[:3] == (6, 1, 2) and weights.shape[-1] == weights.shape[-2]
     assert torch.allclose(weights.sum(dim=-1), torch.ones(weights.shape[:-1]), atol=1e-4)  # softmax rows
     assert torch.allclose(rollout.sum(dim=-1), torch.ones(rollout.shape[:-1]), atol=1e-4)
+
+
+TINY_TRANSFORMER = {"name": "transformer", "d_model": 8, "heads": 2, "layers": 2}
+
+
+@pytest.mark.parametrize("modality", ["series", "audio"])
+def test_attention_of_a_transformer_over_a_series_or_a_spectrogram_is_explained_and_drawn(modality, tmp_path):
+    """Attention is not only for text: a Transformer forecaster and a Transformer over spectrogram frames."""
+    if modality == "series":
+        data = {"source": monthly_series(tmp_path), "series": {"time": "Month", "lookback": 6, "horizon": 3,
+                                                                 "holdout": 6, "val": 6}}
+    else:
+        data = {"source": tone_folders(tmp_path / "tones"), "split": {"val": 0.0, "test": 0.25}}
+    run = ds.train({"data": data, "model": {"encoder": TINY_TRANSFORMER}, "train": {"epochs": 1},
+                    "run": {"root": str(tmp_path / "runs")}}, progress=False)
+    result = explain_run(run.dir, split="test", n=4, method="attention", out_dir=tmp_path / "out")
+    e = result.explanations["attention"]
+    steps = e.extra["rollout"].shape[-1] - (1 if e.extra.get("cls") else 0)
+    assert e.modality == modality and e.extra["attention"].shape[1:3] == (2, 2)  # layers, heads
+    assert e.attributions.shape == ((len(e), steps, 1) if modality == "series" else (len(e), 1, steps))
+    assert torch.allclose(e.extra["rollout"].sum(dim=-1), torch.ones(e.extra["rollout"].shape[:-1]), atol=1e-4)
+    assert (tmp_path / "out" / "attention.png").stat().st_size > 0
 
 
 def test_integrated_gradients_add_up_to_the_change_in_score(mlp):

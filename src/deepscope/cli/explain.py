@@ -19,6 +19,8 @@ def explain(
                                               "(for a text model) texts in quotes; none: a sample of --split"),
     method: str | None = typer.Option(None, "--method", help="an attribution method (default: the modality's)"),
     target: str | None = typer.Option(None, "--target", help="the class to explain (default: the predicted one)"),
+    input_name: str | None = typer.Option(None, "--input", help="the input column to explain, for a model that "
+                                          "reads several (default: its first own input; * for its table columns)"),
     split: str | None = typer.Option(None, "--split", help="explain a sample of this split (default: test)"),
     n: int = typer.Option(100, "--n", help="examples of the split to explain"),
     out: Path | None = typer.Option(None, "--out", help="folder for the files (default: RUN/explanations)"),
@@ -30,7 +32,8 @@ def explain(
     if inputs and split:
         raise UserError("give INPUT... or --split, not both")
     folder = out or run / "explanations"
-    result = explain_run(run, inputs or None, split=split, n=n, method=method, target=target, out_dir=folder)
+    result = explain_run(run, inputs or None, split=split, n=n, method=method, target=target, out_dir=folder,
+                         input_name=input_name)
     what = f"{result.n} example(s) from {len(inputs)} input(s)" if inputs else \
         f"{result.n} examples of the {split or 'test'} split"
     typer.echo(f"explained {what} with {', '.join(result.explanations)}")
@@ -49,7 +52,8 @@ def explain(
 
 
 def _print_findings(findings: list[dict]) -> None:
-    """What the faithfulness numbers say, in the diagnostics' words and layout."""
+    """What the faithfulness numbers say, in the diagnostics' short form (title and first advice; the whole finding
+    is in explanations.json and the report)."""
     from rich.console import Console
 
     from deepscope.diagnose.console import format_finding
@@ -57,12 +61,20 @@ def _print_findings(findings: list[dict]) -> None:
 
     console = Console()
     for finding in findings:
-        console.print(format_finding(Finding.from_dict(finding)), highlight=False)
+        console.print(format_finding(Finding.from_dict(finding), detail=False), highlight=False)
+
+
+def _gain(gain: float) -> str:
+    return f"{abs(gain):.0%} {'better' if gain >= 0 else 'worse'} than random"
 
 
 def _faithfulness_line(f: dict) -> str:
-    parts = [f"deletion area {f['deletion_area']:.3f} vs random {f['deletion_random_area']:.3f}",
-             f"insertion area {f['insertion_area']:.3f} vs random {f['insertion_random_area']:.3f}"]
+    parts = [f"deletion area {f['deletion_area']:.3f} vs random {f['deletion_random_area']:.3f}"
+             f" ({_gain(f['deletion_gain'])})",
+             f"insertion area {f['insertion_area']:.3f} vs random {f['insertion_random_area']:.3f}"
+             f" ({_gain(f['insertion_gain'])})"]
+    if f.get("values"):
+        parts[0] = "scores in the output's encoded units: " + parts[0]
     if f.get("completeness_error") is not None:
         parts.append(f"completeness error {f['completeness_error']:.3f}")
     if f.get("randomisation"):

@@ -23,7 +23,8 @@ def measure_explanation(view: ScoreView, batch: dict[str, torch.Tensor], explain
         torch.zeros_like(explained.inputs[:1]).float(), batch)
     return measure_faithfulness(explained.method, lambda units: view.scores(units, explained.targets),
                                 explained.inputs, explained.attributions, baseline, steps=steps,
-                                completeness=_completeness(explained), randomisation=randomisation)
+                                completeness=_completeness(explained), randomisation=randomisation,
+                                values=not view.classifies)
 
 
 def _completeness(explained: Explanation) -> np.ndarray | None:

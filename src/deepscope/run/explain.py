@@ -30,6 +30,7 @@ from deepscope.explain.faithfulness import faithfulness_findings, randomisation_
 from deepscope.explain.measured import measure_explanation
 from deepscope.explain.methods import METHODS
 from deepscope.explain.methods.permutation import Importance, permutation_importance
+from deepscope.explain.spaces import TABLE
 from deepscope.explain.view import ScoreView
 from deepscope.io import save_tensors, write_json
 from deepscope.models.saving import load_model
@@ -57,12 +58,14 @@ class ExplainResult:
 
 def explain_run(run: str | Path, inputs: Sequence[str] | None = None, *, split: str | None = None,
                 n: int = DEFAULT_N, method: str | None = None, target: Any = None, out_dir: str | Path | None = None,
-                output: str | None = None, seed: int = 0, check: bool = True) -> ExplainResult:
+                output: str | None = None, input_name: str | None = None, seed: int = 0,
+                check: bool = True) -> ExplainResult:
     """Explanations of `inputs` (image or WAV files, texts, or a CSV file) or of `n` examples of `split`.
 
     Args:
         method: one registered method; default: the modality's (explain/defaults.py), those that apply.
         target: a class to explain ("7"); default: each example's predicted class.
+        input_name: the input column explained, for a model that reads several; "*" for its table columns.
         out_dir: where the pictures, the arrays (explanations.safetensors) and explanations.json go; None: nowhere.
         check: measure faithfulness (deletion/insertion vs random, completeness, randomisation).
     """
@@ -75,11 +78,12 @@ def explain_run(run: str | Path, inputs: Sequence[str] | None = None, *, split: 
     else:
         columns = split_sample(run, saved, split or "test", n, seed)
     batch = encoded_batch(saved.inputs, columns, next(saved.model.parameters()).device)
-    view = ScoreView(saved.model, saved.inputs, output)
+    view = ScoreView(saved.model, saved.inputs, output, input_name=checked_input(saved.inputs, input_name))
     methods = chosen_methods(view, method, len(next(iter(batch.values()))))
     result = ExplainResult({})
     for name in methods:
-        explained = explain(saved.model, saved.inputs, output, batch, name, target, outputs=saved.outputs)
+        explained = explain(saved.model, saved.inputs, output, batch, name, target, outputs=saved.outputs,
+                            input_name=view.input_name)
         result.explanations[name] = explained
         if check:
             result.faithfulness[name] = faithfulness(view, batch, explained, saved.model, saved.inputs, output)
@@ -92,6 +96,17 @@ def explain_run(run: str | Path, inputs: Sequence[str] | None = None, *, split: 
     if out_dir is not None:
         result.files = write_outputs(Path(out_dir), result, saved.outputs[output])
     return result
+
+
+def checked_input(inputs: dict[str, Any], name: str | None) -> str | None:
+    """The column explained: `name`, or "*" for a table column (its columns are explained together, as one
+    encoder reads them); a UserError listing the model's inputs when it reads no such column."""
+    if name is None or name == TABLE:
+        return name
+    if name in inputs:
+        return TABLE if inputs[name].kind == "tabular" else name
+    raise UserError(f"--input {str(name)[:80]!r}: this model reads {', '.join(inputs)}; give one of them, or * for "
+                    "its table columns together")
 
 
 def chosen_methods(view: ScoreView, method: str | None, n: int) -> list[str]:
@@ -113,7 +128,8 @@ def faithfulness(view: ScoreView, batch: dict[str, torch.Tensor], explained: Exp
         real = explained.inputs[:RANDOMISATION_EXAMPLES] != 0 if explained.modality == "text" else None
 
         def attribute(candidate: torch.nn.Module) -> torch.Tensor:
-            maps = explain(candidate, inputs, output, few, explained.method, few_targets).attributions
+            maps = explain(candidate, inputs, output, few, explained.method, few_targets,
+                           input_name=view.input_name).attributions
             # text: the real tokens only, as one row; padding scores 0 in every map and would tie the ranks
             return maps[real].unsqueeze(0) if real is not None else maps
 

@@ -32,7 +32,7 @@ def _not_faithful(f: Faithfulness) -> list[Finding]:
          "insertion_random_area": f.insertion_random_area, "insertion_gain": f.insertion_gain,
          "required_gain": MARGIN},
         [f"prefer a method whose deletion area is at least {MARGIN:.0%} below random's "
-         "(integrated gradients or Grad-CAM for images)",
+         "(integrated gradients or occlusion for images)",
          "check the baseline: replacing units by a value the model reads as evidence hides their removal",
          "explain more examples: a handful gives noisy areas"])]
 

@@ -31,16 +31,28 @@ class Faithfulness:
     completeness_error: float | None = None  # integrated gradients: mean relative gap, else None
     randomisation: RandomisationResult | None = None
     curves: dict[str, list[float]] = field(default_factory=dict)  # deletion, deletion_random, insertion, ...
+    values: bool = False  # the scores are values (a regression, a forecast's steps), not probabilities
 
     @property
     def deletion_gain(self) -> float:
-        """How much faster than random the score falls: 1 - area / random area (0 = no better, < 0 = worse)."""
+        """How much faster than random the score falls (0 = no better, < 0 = worse). Probabilities: 1 - area /
+        random area. Values have no natural zero (a forecast in standardised units goes negative), so there the
+        gap is measured against the whole way the score moves, from the intact input to the full baseline (the
+        curves' two ends, the same in either order): a shift or a scaling of the output's units changes nothing."""
+        if self.values:
+            return _share(self.deletion_random_area - self.deletion_area, self._span())
         return 1 - self.deletion_area / self.deletion_random_area if self.deletion_random_area > 0 else 0.0
 
     @property
     def insertion_gain(self) -> float:
-        """How much faster than random the score comes back: area / random area - 1."""
+        """How much faster than random the score comes back: area / random area - 1 (values: see deletion_gain)."""
+        if self.values:
+            return _share(self.insertion_area - self.insertion_random_area, self._span())
         return self.insertion_area / self.insertion_random_area - 1 if self.insertion_random_area > 0 else 0.0
+
+    def _span(self) -> float:
+        curve = self.curves.get("deletion") or [0.0]
+        return abs(curve[0] - curve[-1])
 
     @property
     def beats_random(self) -> bool:
@@ -53,17 +65,23 @@ class Faithfulness:
                 "insertion_gain": self.insertion_gain, "beats_random": self.beats_random,
                 "completeness_error": self.completeness_error,
                 "randomisation": self.randomisation.to_dict() if self.randomisation else None,
-                "curves": {name: [float(v) for v in values] for name, values in self.curves.items()}}
+                "curves": {name: [float(v) for v in values] for name, values in self.curves.items()},
+                "values": self.values}
+
+
+def _share(gap: float, span: float) -> float:
+    return gap / span if span > 0 else 0.0
 
 
 def measure_faithfulness(method: str, scores: Scores, inputs: torch.Tensor, attributions: torch.Tensor,
                          baseline: torch.Tensor | float | None, *, steps: int = STEPS, seed: int = 0,
                          completeness: np.ndarray | None = None,
-                         randomisation: RandomisationResult | None = None) -> Faithfulness:
+                         randomisation: RandomisationResult | None = None, values: bool = False) -> Faithfulness:
     """Deletion and insertion curves in the map's order and in a random one (seeded), with their areas.
 
     `completeness` (per-example errors from `completeness_error`) and `randomisation` (from
     `randomisation_check`) are passed through, as only some methods have them and they cost extra passes.
+    `values`: the scores are a regression's or a forecast's values, not probabilities (see `deletion_gain`).
     """
     curves = {}
     for name, curve in (("deletion", deletion_curve), ("insertion", insertion_curve)):
@@ -75,4 +93,4 @@ def measure_faithfulness(method: str, scores: Scores, inputs: torch.Tensor, attr
     return Faithfulness(
         method, area(curves["deletion"]), area(curves["deletion_random"]), area(curves["insertion"]),
         area(curves["insertion_random"]),
-        float(np.mean(completeness)) if completeness is not None else None, randomisation, curves)
+        float(np.mean(completeness)) if completeness is not None else None, randomisation, curves, values)
