@@ -248,8 +248,9 @@ def test_signs_from_the_model_sizes_from_the_input_pass_with_a_note_on_the_sizes
     assert result.passes and result.final < 0.3
     assert result.magnitude_correlations == [1.0, 1.0, 1.0] and result.magnitude_final == 1.0
     codes = {f.code: f for f in faithfulness_findings(Faithfulness("ig", 0.1, 0.5, 0.6, 0.3, randomisation=result))}
-    assert set(codes) == {"explanation_sizes_follow_input"} and codes["explanation_sizes_follow_input"].severity == "info"
-    assert "signs follow the model" in codes["explanation_sizes_follow_input"].title
+    assert set(codes) == {"explanation_sizes_follow_input"}
+    finding = codes["explanation_sizes_follow_input"]
+    assert finding.severity == "info" and "signs follow the model" in finding.title
 
 
 class HeadFirst(nn.Module):

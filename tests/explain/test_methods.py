@@ -80,8 +80,8 @@ def table(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def forecaster(tmp_path_factory):
-    return _train({"data": {"source": monthly_series(tmp_path_factory.mktemp("series")), "series": {"time": "Month", "lookback": 6, "horizon": 3,
-                                                            "holdout": 6, "val": 6}},
+    series = {"time": "Month", "lookback": 6, "horizon": 3, "holdout": 6, "val": 6}
+    return _train({"data": {"source": monthly_series(tmp_path_factory.mktemp("series")), "series": series},
                    "model": {"encoder": {"name": "mlp", "hidden": [16]}}, "train": {"epochs": 2}}, tmp_path_factory)
 
 

@@ -47,8 +47,8 @@ def _ignores_model(f: Faithfulness) -> list[Finding]:
         f"(rank correlation {message_number(result.final)})",
         f"The maps barely change when the model's weights are replaced by random ones (rank correlation "
         f"{message_number(result.final)} with the trained model's maps, signs included, after re-drawing all "
-        f"{len(result.layers)} layers): this method shows the input's structure (its edges, its bright parts), not what the model "
-        "learned.",
+        f"{len(result.layers)} layers): this method shows the input's structure (its edges, its bright parts), "
+        "not what the model learned.",
         {"method": f.method, "final_correlation": result.final, "threshold": result.threshold,
          "correlation_by_stage": dict(zip(result.layers, (float(f"{c:.3g}") for c in result.correlations)))},
         ["do not read these maps as the model's reasons; use a method that passes the check (saliency, integrated "

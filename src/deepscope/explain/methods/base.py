@@ -73,7 +73,8 @@ def explanation(view: ScoreView, method: str, x: torch.Tensor, attributions: tor
         method=method, input=view.input_name, modality=space.modality, inputs=units.detach(),
         attributions=attributions.detach().float(), targets=targets.detach(),
         baseline=space.unit_baseline(baseline.detach() if baseline is not None else None, view.batch),
-        labels=space.labels(), tokens=space.tokens(view.batch), scores=view.prepared_scores(units, targets), extra=extra,
+        labels=space.labels(), tokens=space.tokens(view.batch), scores=view.prepared_scores(units, targets),
+        extra=extra,
     )
 
 
