@@ -17,7 +17,7 @@ SRC = Path(__file__).parents[1] / "src" / "deepscope"
 # bottom first; see the README's Layout section for what lives where and why report sits below run
 LAYERS: list[set[str]] = [
     {"errors"},  # the user-error types every layer raises, the small utilities included
-    {"io", "formats", "verbs", "metrics"},  # small utilities
+    {"io", "formats", "verbs", "metrics", "ports"},  # small utilities
     {"deepscope"},  # the package root: its version, its errors, and the public names, imported on first use
     {"config"},  # the schema, loading, the registry, component options
     {"data", "track"},  # features and sources; run folders and the run store (they know nothing of models)

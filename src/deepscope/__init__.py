@@ -27,6 +27,7 @@ _LAZY = {
     "load": ("deepscope.run.explainer", "load"),  # a Predictor that can also .explain(...)
     "Predictor": ("deepscope.models.predictor", "Predictor"),
     "evaluate": ("deepscope.run.evaluate", "evaluate"),
+    "export": ("deepscope.serve.export", "export_run"),  # ONNX, TorchScript, pt2, with a parity check
     "audit": ("deepscope.run.audit", "audit"),  # fairness: deepscope.audit(run, by=["sex"]) -> FairnessAudit
     "predict": ("deepscope.run.predict", "predict"),
     "report": ("deepscope.report", None),  # callable: deepscope.report(run) writes RUN/report.html
@@ -36,6 +37,7 @@ _LAZY = {
     "runs": ("deepscope.run.runs", None),
     "datasets": ("deepscope.run.datasets", "datasets"),
     "ui": ("deepscope.ui", None),  # deepscope.ui.serve(root): the dashboard
+    "serve": ("deepscope.serve", None),  # deepscope.serve.run_server(ServeOptions(run)): the prediction server
     "Trainer": ("deepscope.training.trainer", "Trainer"),
     "callbacks": ("deepscope.callbacks", None),
 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
@@ -22,20 +23,23 @@ MAX_PIXELS = 50_000_000
 SHRINK = "shrink it first, e.g. `convert {name} -resize 4000x4000 smaller.png` (ImageMagick)"
 
 
-def open_image(source: str | Path) -> Image.Image:
-    """The image file at `source`, opened lazily; a DataError naming the file when it is not a readable image or
-    its header claims more than MAX_PIXELS pixels."""
+def open_image(source: str | Path | BinaryIO, name: str | None = None) -> Image.Image:
+    """The image file at `source` (a path, or an open binary file such as an upload, named by `name`), opened
+    lazily; a DataError naming the file when it is not a readable image or its header claims more than
+    MAX_PIXELS pixels."""
+    name = name or str(source)
     try:
         with warnings.catch_warnings():  # Pillow warns past 89 Mpixel; the size is judged below instead
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(source)
     except Image.DecompressionBombError as error:  # Pillow's own refusal, past 179 Mpixel
-        raise DataError(f"{source}: {error}; deepscope decodes images of at most {MAX_PIXELS / 1e6:g} Mpixel: "
-                        + SHRINK.format(name=source)) from None
+        raise DataError(f"{name}: {error}; deepscope decodes images of at most {MAX_PIXELS / 1e6:g} Mpixel: "
+                        + SHRINK.format(name=name)) from None
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as error:
         # OSError covers UnidentifiedImageError and truncated data; Pillow's older plugins raise SyntaxError
-        raise DataError(f"{source}: not a readable image ({error})") from None
-    check_pixels(image, source)
+        detail = error if isinstance(source, (str, Path)) else "not a format Pillow decodes"  # no object repr
+        raise DataError(f"{name}: not a readable image ({detail})") from None
+    check_pixels(image, name)
     return image
 
 

@@ -7,11 +7,11 @@ dashboard answers to the loopback names, the address it is bound to, and the nam
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from deepscope.errors import UserError
+from deepscope.ports import check_port_free
 from deepscope.ui.app import create_app
 from deepscope.ui.security import LOOPBACK_NAMES, WILDCARD_ADDRESSES, HostCheck
 
@@ -39,17 +39,3 @@ def serve(root: str | Path = "runs", *, host: str = "127.0.0.1", port: int = 800
         say(f"listening on {host}: anyone who can reach this machine can see these runs; it answers to "
             f"{', '.join(sorted(hosts.names))}{addresses} (--allow-host NAME adds a name)")
     uvicorn.run(dashboard, host=host, port=port, log_level="warning")
-
-
-def check_port_free(host: str, port: int) -> None:
-    """A taken port is the usual way the server fails to start; say so plainly rather than in uvicorn's log."""
-    if not 0 < port < 65536:
-        raise UserError(f"--port {port} is not a port: use a number from 1 to 65535, e.g. --port 8000")
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a just-closed port is free
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            raise UserError(f"cannot listen on {host}:{port} ({error.strerror or error}): "
-                            f"another program may use it; pass --port with another number") from None
