@@ -62,7 +62,7 @@ def cli_command(argv: list[str]):
 def test_the_readme_shows_the_commands_a_user_needs():
     named = {" ".join(argv[:2]) if argv[0] == "runs" else argv[0] for argv in COMMANDS}
     assert {"demo", "datasets", "train", "evaluate", "predict", "diagnose", "lr-find", "learning-curve", "report",
-            "runs list", "runs show", "runs compare", "runs tag", "runs delete", "ui"} <= named
+            "runs list", "runs show", "runs compare", "runs tag", "runs delete", "ui", "serve"} <= named
 
 
 @pytest.mark.parametrize("argv", COMMANDS + readme_commands(shown_with_output=True), ids=" ".join)
@@ -113,7 +113,8 @@ def readme_runs(tmp_path_factory):
 def fast_commands() -> list[list[str]]:
     """The README commands that take seconds here: not trainings, not the server."""
     return [argv for argv in COMMANDS
-            if argv[0] not in TRAINING | {"ui", "demo"} and not re.search(r"sst2|fsdd|temperatures", " ".join(argv))]
+            if argv[0] not in TRAINING | {"ui", "demo", "serve"} and "--server" not in argv  # servers: tests/serve
+            and not re.search(r"sst2|fsdd|temperatures", " ".join(argv))]
 
 
 def test_the_readme_commands_that_take_seconds_run_and_write_what_their_help_says(readme_runs, monkeypatch):

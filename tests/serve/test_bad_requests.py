@@ -59,6 +59,8 @@ CASES = {  # name: (server, request keyword arguments, status, words the answer 
                                 ["application/json"]),
     "empty text": ("text", {"json": {"review": ""}}, 422, ["review", "at least 1 character"]),
     "blank text": ("text", {"json": {"review": "   "}}, 422, ["review", "pattern"]),
+    "text of unseen characters": ("text", {"json": {"review": "0"}}, 422, ["review", "training texts"]),
+    "huge pixel": ("image", {"json": {"image": [1e300] * 64}}, 422, ["image", "from -1e+30 to 1e+30"]),
     "missing API key": ("image", {"json": GOOD_IMAGE, "headers": {}}, 401, ["API key"]),
     "wrong API key": ("image", {"json": GOOD_IMAGE, "headers": {"X-API-Key": "guess"}}, 403, ["wrong"]),
 }

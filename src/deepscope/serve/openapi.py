@@ -63,6 +63,8 @@ def build(api: FastAPI, backend: Backend, item: type[BaseModel] | None) -> dict[
         if path not in ("/predict", "/explain"):
             for operation in answer.values():
                 operation["responses"].update({k: v for k, v in _refusals().items() if k in ("401", "403")})
+    schema["paths"]["/metrics"]["get"]["responses"]["200"] = {
+        "description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}
     schema["paths"]["/ready"]["get"]["responses"]["503"] = {"description": "the model is still loading",
                                                              "content": {"application/json": {"schema": ERROR}}}
     return schema

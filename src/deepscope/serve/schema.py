@@ -28,6 +28,9 @@ from deepscope.data.features.category import UNKNOWN
 
 MAX_TEXT = 100_000  # characters per text: a long article; a larger field is refused before tokenising
 MAX_ITEMS = 1_024  # items per request: the server batches across requests, a client need not send more
+# the largest number a field takes: beyond it float32 (what the model computes in) overflows to infinity once a
+# value is standardised; a pixel or a measurement this size is a mistake, said as such by the validator
+LARGEST = 1e30
 FILE_KINDS = frozenset({"image", "audio"})  # inputs that may come as multipart file uploads
 
 
@@ -73,7 +76,7 @@ def file_inputs(inputs: dict[str, Feature]) -> list[str]:
 
 def _field_type(feature: Feature) -> Any:
     if feature.type == "number":
-        return float | None
+        return Annotated[float, Field(ge=-LARGEST, le=LARGEST)] | None
     if feature.type == "category":
         known = [v for v in feature.fitted["vocabulary"] if v != UNKNOWN]
         values = [int(v) for v in known] if feature.fitted.get("numeric") else known
@@ -103,18 +106,18 @@ def _pixels(feature: Feature) -> Any:
 
     def check(value: Any) -> np.ndarray:
         try:
-            array = np.asarray(value, dtype=np.float32)
+            array = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError):
             raise ValueError(f"expected {size} numbers ({height} x {width} x {channels}), flat or nested; got a "
                              "ragged array or one holding something else") from None
         if array.shape not in forms:
             raise ValueError(f"expected {height} x {width} x {channels} pixels, flat ({size} numbers) or nested; "
                              f"got shape {array.shape}")
-        if not np.isfinite(array).all():
-            raise ValueError("the pixels must be finite numbers")
-        return array.reshape(shape)
+        if not (np.abs(array) <= LARGEST).all():  # NaN fails this too
+            raise ValueError(f"the pixels must be numbers from -{LARGEST:g} to {LARGEST:g}")
+        return array.reshape(shape).astype(np.float32)
 
-    number = {"type": "number"}
+    number = {"type": "number", "minimum": -LARGEST, "maximum": LARGEST}
     flat = {"type": "array", "items": number, "minItems": size, "maxItems": size}
     rows = {"type": "array", "minItems": height, "maxItems": height, "items": {
         "type": "array", "minItems": width, "maxItems": width,
