@@ -104,3 +104,39 @@ def test_predict_with_server_sends_files_rows_and_keys_to_a_running_server(image
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_two_workers_share_the_port_and_both_answer(image_run):
+    """--workers 2: two processes, each with its own model, behind one port; /metrics counts per process."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "deepscope.cli", "serve", image_run, "--port", str(port),
+                               "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_until_ready(url, server)
+        body = {"image": np.zeros((8, 8)).tolist()}
+        with ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(lambda _: post(url, body), range(64)))
+        assert [status for status, _ in results] == [200] * 64
+        first = results[0][1]  # the same model in both (to float rounding: batches differ in size)
+        assert all(answer["label"] == first["label"] for _, answer in results)
+        assert all(abs(answer["probabilities"][c] - p) < 1e-5 for _, answer in results
+                   for c, p in first["probabilities"].items())
+        workers = _children(server.pid)
+        assert len(workers) >= 2, workers
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
