@@ -155,3 +155,26 @@ def test_predict_remote_sends_csv_rows_and_texts(table_run, text_run, tmp_path):
         assert [r["input"] for r in remote] == [r["input"] for r in local]
         for got, wanted in zip(remote, local):
             close(got, wanted)
+
+
+def test_a_request_past_its_timeout_gets_504_and_the_server_goes_on(image_run):
+    """A forward pass that takes 1 s (a stalled model, planted) with a 0.2 s timeout: 504; the next request, once the
+    model is free again, gets its answer."""
+    from deepscope.serve.backends import TorchBackend
+
+    class StallsOnce(TorchBackend):
+        calls = 0
+
+        def predict(self, batch):
+            StallsOnce.calls += 1
+            if StallsOnce.calls == 2:  # the first call is the warm-up
+                time.sleep(1.0)
+            return super().predict(batch)
+
+    options = ServeOptions(run=image_run, timeout_s=0.2)
+    with TestClient(create_app(options, StallsOnce(image_run))) as c:
+        late = c.post("/predict", json={"image": DIGITS[0].tolist()})
+        assert late.status_code == 504 and "0.2 s timeout" in late.json()["detail"]
+        time.sleep(1.0)
+        assert c.post("/predict", json={"image": DIGITS[0].tolist()}).status_code == 200
+        assert c.get("/health").status_code == 200

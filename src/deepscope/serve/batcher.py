@@ -5,9 +5,9 @@
     answers = await batcher.submit(encoded, n)          # from each request handler, concurrently
     await batcher.stop()                                # after the last request in flight is answered
 
-A batch closes when `max_batch` items are waiting or the oldest has waited `max_wait_s`. The wait starts only
-once a first request is there, and a lone request never waits at all when no other request is in the server:
-with no concurrency, batching costs no latency. The forward pass runs on one worker thread,
+A batch closes when `max_batch` items are waiting, or the oldest has waited `max_wait_s`, or every request the
+server holds has joined it (the others still being read or decoded are the only ones worth waiting for): a lone
+request never waits, so with no concurrency batching costs no latency. The forward pass runs on one worker thread,
 off the event loop, so requests keep arriving (and being decoded) while the model computes.
 """
 
@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 Batch = dict[str, torch.Tensor]
+POLL_S = 0.001  # how often a gathering batch looks again whether everyone in the server has joined it
 RunBatch = Callable[[Batch], list[Any]]  # an encoded batch of n rows -> n answers, in order
 
 
@@ -100,16 +101,19 @@ class MicroBatcher:
         first = self._held or await self.queue.get()
         self._held = None
         group, rows = [first], first.n
-        deadline = asyncio.get_running_loop().time() + self.max_wait_s
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_wait_s
         while rows < self.max_batch:
-            if self.queue.empty() and len(group) == 1 and self.in_flight() <= 1:
-                break  # nobody else is coming right now: do not make a lone request wait
-            remaining = deadline - asyncio.get_running_loop().time()
-            try:
-                item = self.queue.get_nowait() if not self.queue.empty() else \
-                    await asyncio.wait_for(self.queue.get(), max(remaining, 0))
-            except (asyncio.TimeoutError, asyncio.QueueEmpty):
+            if self.queue.empty() and self.in_flight() <= len(group):
+                break  # every request in the server is in this batch: nobody else is coming, do not wait
+            remaining = deadline - loop.time()
+            if self.queue.empty() and remaining <= 0:
                 break
+            try:  # in slices, so that a batch closes as soon as the requests it waits for are all in
+                item = self.queue.get_nowait() if not self.queue.empty() else \
+                    await asyncio.wait_for(self.queue.get(), min(remaining, POLL_S))
+            except asyncio.TimeoutError:
+                continue
             if rows + item.n > self.max_batch:
                 self._held = item
                 break
