@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -66,7 +67,8 @@ def free_port() -> int:
 
 
 def start(command: list[str], url: str) -> subprocess.Popen:
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # a session of its own: LitServe and uvicorn's workers are its children, and all of them go when it does
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     body = json.dumps({"image": [0.0] * 784}).encode()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -79,7 +81,7 @@ def start(command: list[str], url: str) -> subprocess.Popen:
                     return process
         except OSError:
             time.sleep(0.3)
-    process.kill()
+    stop(process)
     raise RuntimeError(f"{command} did not answer within 120 s")
 
 
@@ -135,12 +137,24 @@ def measure(name: str, template: list[str], pixels: list[float], args) -> dict[i
                   + (f"  mean batch {rows[clients]['batch']:.1f}" if "batch" in rows[clients] else "")
                   + (f"  NON-2xx {rows[clients]['non2xx']}" if rows[clients]["non2xx"] else ""), flush=True)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
     return rows
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the server's whole process group, SIGKILL to what is left after 30 s."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    time.sleep(1.0)  # the children's exits, before the next server is timed
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def test_pixels(run: str) -> list[float]:

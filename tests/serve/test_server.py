@@ -178,3 +178,30 @@ def test_a_request_past_its_timeout_gets_504_and_the_server_goes_on(image_run):
         time.sleep(1.0)
         assert c.post("/predict", json={"image": DIGITS[0].tolist()}).status_code == 200
         assert c.get("/health").status_code == 200
+
+
+def test_the_onnx_backend_serves_the_exported_model_with_the_same_answers(image_run):
+    """`deepscope export RUN --format onnx`, then `deepscope serve RUN --backend onnx`: onnxruntime's answers
+    equal the torch model's; /explain says it needs the torch backend."""
+    from deepscope.serve.export import export_run
+
+    export_run(image_run, "onnx", check_n=16)
+    expected = ds.load(image_run).predict({"image": DIGITS[:4]})
+    with client(image_run, backend="onnx") as c:
+        assert c.get("/ready").json()["backend"] == "onnx"
+        answers = c.post("/predict", json=[{"image": d.tolist()} for d in DIGITS[:4]]).json()
+        refused = c.post("/explain", json={"image": DIGITS[0].tolist()})
+    for got, wanted in zip(answers, expected):
+        close(got, wanted)
+    assert refused.status_code == 501 and "--backend torch" in refused.json()["detail"]
+
+
+def test_serving_onnx_without_an_export_names_the_command(tmp_path, image_run):
+    import shutil
+
+    from deepscope.errors import UserError
+
+    bare = tmp_path / "bare-run"
+    shutil.copytree(image_run, bare, ignore=shutil.ignore_patterns("export"))
+    with pytest.raises(UserError, match="deepscope export .* --format onnx"):
+        ServeOptions(run=str(bare), backend="onnx").load_backend()

@@ -34,11 +34,13 @@ def register() -> None:
         diagnose,
         evaluate,
         explain,
+        export,
         learning_curve,
         lr_find,
         predict,
         report,
         runs,
+        serve,
         train,
         ui,
     )

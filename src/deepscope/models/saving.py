@@ -49,8 +49,8 @@ def save_model(folder: str | Path, model: DeepscopeModel, inputs: dict[str, Feat
     spec = {
         "format": MODEL_FORMAT,
         "model": model_config,
-        "inputs": {name: feature.state() for name, feature in inputs.items()},
-        "outputs": {name: feature.state() for name, feature in outputs.items()},
+        "inputs": feature_states(inputs),
+        "outputs": feature_states(outputs),
         "versions": {"torch": torch.__version__},
         "source": source,
     }
@@ -68,8 +68,8 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> SavedMod
     folder = model_folder(path)
     spec_file, weights_file = _inside(folder, MODEL_FILE), _inside(folder, WEIGHTS_FILE)
     spec = read_spec(spec_file)
-    inputs = _features(spec["inputs"], spec_file, "inputs", where="prediction input")
-    outputs = _features(spec["outputs"], spec_file, "outputs", where="data.outputs")
+    inputs = read_features(spec["inputs"], spec_file, "inputs", where="prediction input")
+    outputs = read_features(spec["outputs"], spec_file, "outputs", where="data.outputs")
     with torch.device("meta"):  # shapes only: a model.json claiming a billion-unit layer allocates nothing
         blueprint = _build(spec, inputs, outputs, spec_file)
     _check_shapes(blueprint, tensor_shapes(weights_file), weights_file, spec_file)
@@ -116,9 +116,18 @@ def _check_keys(data: dict[str, Any], keys: dict[str, type], path: Path, prefix:
                                    f"{kind.__name__}; {RETRAIN}")
 
 
-def _features(states: dict[str, Any], path: Path, group: str, *, where: str) -> dict[str, Feature]:
+def feature_states(features: dict[str, Feature]) -> dict[str, dict[str, Any]]:
+    """The fitted features as JSON: what model.json carries, and an exported model file too (serve/export.py)."""
+    return {name: feature.state() for name, feature in features.items()}
+
+
+def read_features(states: dict[str, Any], path: Path, group: str, *, where: str) -> dict[str, Feature]:
+    """The features `feature_states` wrote, rebuilt; anything else is a DamagedFileError naming `path`."""
     features = {}
     for name, state in states.items():
+        if not isinstance(state, dict):
+            raise DamagedFileError(f"{path}: `{group}.{name!s:.80}` is not a JSON object; {RETRAIN}")
+        _check_keys(state, FEATURE_KEYS, path, f"{group}.{name!s:.80}.")
         try:
             features[name] = Feature.from_state(state, where=where)
         except (UserError, KeyError, TypeError, ValueError) as error:

@@ -49,10 +49,15 @@ class ServeOptions:
 
     def load_backend(self) -> Backend:
         if self.backend == "onnx":
+            from deepscope.serve.export import default_export_path
             from deepscope.serve.onnx_backend import OnnxBackend
 
             path = Path(self.run)
-            return OnnxBackend(path / "export" / "model.onnx" if path.is_dir() else path)
+            path = default_export_path(path, "onnx") if path.is_dir() else path
+            if not path.is_file():
+                raise UserError(f"{path}: no ONNX export here; write one with `deepscope export {self.run} --format "
+                                "onnx`, or give the .onnx file")
+            return OnnxBackend(path)
         return TorchBackend(self.run)
 
     def to_environment(self) -> None:

@@ -78,9 +78,13 @@ class SequenceInput(nn.Module):
 
     def _text(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mask = ids != self.pad_id  # (B, L)
-        # one host sync per batch: packed RNNs need the lengths on the host anyway
-        longest = max(int(mask.sum(dim=1).max()), 1) if ids.numel() else 1
-        ids, mask = ids[:, :longest], mask[:, :longest].clone()
+        # an exported graph (ONNX, TorchScript, pt2) reads every step: the trim's size depends on the data, which
+        # an export cannot hold, and padded steps are masked out either way
+        if not (torch.compiler.is_exporting() or torch.jit.is_tracing()):
+            # one host sync per batch: packed RNNs need the lengths on the host anyway
+            longest = max(int(mask.sum(dim=1).max()), 1) if ids.numel() else 1
+            ids, mask = ids[:, :longest], mask[:, :longest]
+        mask = mask.clone()
         mask[:, 0] = True  # an empty text is one padding step
         if self.training and self.word_dropout:  # whole words hidden: the model learns not to lean on any one
             ids = ids.masked_fill((torch.rand(ids.shape, device=ids.device) < self.word_dropout) & (ids != self.pad_id),
