@@ -158,8 +158,8 @@ def test_predict_remote_sends_csv_rows_and_texts(table_run, text_run, tmp_path):
 
 
 def test_a_request_past_its_timeout_gets_504_and_the_server_goes_on(image_run):
-    """A forward pass that takes 1 s (a stalled model, planted) with a 0.2 s timeout: 504; the next request, once the
-    model is free again, gets its answer."""
+    """A forward pass that takes 1 s (a stalled model, planted: 50 ms at its warm-up, so it is computed on the model
+    thread) with a 0.2 s timeout: 504; the next request, once the model is free again, gets its answer."""
     from deepscope.serve.backends import TorchBackend
 
     class StallsOnce(TorchBackend):
@@ -167,8 +167,7 @@ def test_a_request_past_its_timeout_gets_504_and_the_server_goes_on(image_run):
 
         def predict(self, batch):
             StallsOnce.calls += 1
-            if StallsOnce.calls == 2:  # the first call is the warm-up
-                time.sleep(1.0)
+            time.sleep({1: 0.05, 2: 0.05, 3: 1.0}.get(StallsOnce.calls, 0))  # two warm-up calls, then the stall
             return super().predict(batch)
 
     options = ServeOptions(run=image_run, timeout_s=0.2)

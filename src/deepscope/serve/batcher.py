@@ -2,7 +2,7 @@
 
     batcher = MicroBatcher(run_batch, max_batch=64, max_wait_s=0.005)
     await batcher.start()
-    answers = await batcher.submit(encoded, n)          # from each request handler, concurrently
+    answers = await batcher.submit(encoded, n)          # a future, from each request handler, concurrently
     await batcher.stop()                                # after the last request in flight is answered
 
 A batch closes when `max_batch` items are waiting, or the oldest has waited `max_wait_s`, or every request the
@@ -70,14 +70,17 @@ class MicroBatcher:
             except asyncio.CancelledError:
                 pass
 
-    async def submit(self, batch: Batch, n: int) -> list[Any]:
+    def submit(self, batch: Batch, n: int) -> asyncio.Future:
+        """The future of the request's answers (a future, not a coroutine: waiting on it with a timeout costs no
+        task of its own)."""
+        loop = asyncio.get_running_loop()
         if self.queue.empty() and self._held is None and self.in_flight() <= 1:
             # alone in the server: straight to the model thread, without the queue's extra hand-over
             self.on_batch(n)
-            return await asyncio.get_running_loop().run_in_executor(self.executor, self.run_batch, batch)
-        pending = _Pending(batch, n, asyncio.get_running_loop().create_future())
-        await self.queue.put(pending)
-        return await pending.answer
+            return loop.run_in_executor(self.executor, self.run_batch, batch)
+        pending = _Pending(batch, n, loop.create_future())
+        self.queue.put_nowait(pending)  # unbounded: never waits
+        return pending.answer
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()

