@@ -6,7 +6,9 @@ Routes: POST /predict (JSON items, or multipart file uploads for image and audio
 /health (alive), /ready (model loaded and warmed up), /metadata (inputs, outputs, versions, test metrics),
 /metrics (Prometheus). Every request is validated against types built from the model's features (serve/schema.py),
 which are also the OpenAPI schema; a bad one gets a 4xx naming the field and the reason, and the server goes on.
-Decoding and encoding run in a thread pool, the model on one worker thread of its own (serve/batcher.py).
+Uploads are decoded and texts tokenised in a thread pool (JSON numbers and pixels are encoded on the loop: cheaper
+than the hand-over); batches run on one model thread of their own (serve/batcher.py), and a request alone in the
+server, for a quick model, on the loop itself (INLINE_FORWARD_S).
 """
 
 from __future__ import annotations
