@@ -12,7 +12,10 @@ Debian's `wrk` (one thread, a Lua script posting {"image": [784 numbers]}) drive
 deepscope is read from its /metrics before and after. wrk is C: it costs the server's cores far less than a Python
 load generator would.
 
-    DEEPSCOPE_DATA=../shared/data python bench/serve_load.py --mnist RUN --breast RUN [--duration 10]
+    DEEPSCOPE_DATA=../shared/data python bench/serve_load.py --mnist RUN --breast RUN [--duration 10] [--rounds 3]
+
+These machines are shared and noisy (the same server measured twice a minute apart can differ by 20 %): with
+--rounds R every server is measured R times, in turn, and each cell quoted as its median.
 """
 
 from __future__ import annotations
@@ -183,25 +186,33 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per cell")
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--only", help="a substring of the server names to run (e.g. deepscope)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every server this many times, in turn, and quote each cell's median")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="serve-bench-"))
     runs = {"MNIST CNN": args.mnist or trained("mnist.yaml", root),
             "BreastMNIST": args.breast or trained("breastmnist.yaml", root)}
     print(f"machine: {machine()}; wrk -t1, {args.duration:g} s per cell after {args.warmup:g} s of warm-up; "
           f"load average {os.getloadavg()[0]:.2f}")
-    table = {}
-    for model, run in runs.items():
-        print(f"{model}: {run}")
-        pixels = test_pixels(run)
-        for name, template in servers(run).items():
-            if args.only and args.only not in name:
-                continue
-            table[(model, name)] = measure(name, template, pixels, args)
-    print_summary(table)
+    measured: dict[tuple[str, str], list[dict]] = {}
+    for round_ in range(args.rounds):  # in turn, so that a noisy minute spreads over every server alike
+        for model, run in runs.items():
+            print(f"{model}: {run}" + (f"  (round {round_ + 1} of {args.rounds})" if args.rounds > 1 else ""))
+            pixels = test_pixels(run)
+            for name, template in servers(run).items():
+                if not args.only or args.only in name:
+                    measured.setdefault((model, name), []).append(measure(name, template, pixels, args))
+    print_summary({key: medians(rounds) for key, rounds in measured.items()})
+
+
+def medians(rounds: list[dict[int, dict[str, float]]]) -> dict[int, dict[str, float]]:
+    """Each cell's median over the rounds, figure by figure."""
+    return {clients: {figure: float(np.median([r[clients][figure] for r in rounds])) for figure in rounds[0][clients]}
+            for clients in CLIENTS}
 
 
 def print_summary(table: dict) -> None:
-    print("\nreq/s (p99 ms) at 1 / 16 / 64 clients")
+    print("\nreq/s (p99 ms) at 1 / 16 / 64 clients (with --rounds, each cell's median)")
     for (model, name), rows in table.items():
         cells = "  ".join(f"{rows[c]['rps']:>7.0f} ({rows[c]['p99']:>6.1f})" for c in CLIENTS)
         print(f"{model:<12} {name:<34} {cells}")

@@ -93,7 +93,7 @@ def test_a_lone_request_does_not_wait_for_company(image_run):
 def test_batching_off_answers_the_same(image_run):
     with client(image_run, batching=False) as c:
         answer = c.post("/predict", json={"image": DIGITS[0].tolist()})
-        assert c.get("/ready").json() == {"ready": True, "backend": "torch", "batching": False}
+        assert c.get("/ready").json() == {"ready": True, "backend": "torch", "batching": False, "batch_threads": 1}
     close(answer.json(), ds.load(image_run).predict({"image": DIGITS[:1]})[0])
 
 
@@ -163,15 +163,16 @@ def test_a_request_past_its_timeout_gets_504_and_the_server_goes_on(image_run):
     from deepscope.serve.backends import TorchBackend
 
     class StallsOnce(TorchBackend):
-        calls = 0
+        stall = False
 
         def predict(self, batch):
-            StallsOnce.calls += 1
-            time.sleep({1: 0.05, 2: 0.05, 3: 1.0}.get(StallsOnce.calls, 0))  # two warm-up calls, then the stall
+            time.sleep(1.0 if StallsOnce.stall else 0.05)  # 50 ms at the warm-up, then the one stall
+            StallsOnce.stall = False
             return super().predict(batch)
 
     options = ServeOptions(run=image_run, timeout_s=0.2)
     with TestClient(create_app(options, StallsOnce(image_run))) as c:
+        StallsOnce.stall = True
         late = c.post("/predict", json={"image": DIGITS[0].tolist()})
         assert late.status_code == 504 and "0.2 s timeout" in late.json()["detail"]
         time.sleep(1.0)

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
+import torch
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
@@ -34,6 +35,7 @@ from deepscope.serve.metrics import ServerMetrics
 from deepscope.serve.openapi import add_openapi
 from deepscope.serve.options import ServeOptions
 from deepscope.serve.schema import file_inputs, request_adapters, request_model
+from deepscope.serve.threads import batch_threads, spare
 
 INLINE_TYPES = frozenset({"number", "category", "binary", "image"})
 # a model whose one-item forward pass takes less than this computes a request that is alone in the server on the
@@ -78,16 +80,22 @@ class _State:
         self.guard: Guard | None = None
         self.warm = False
         self.quick = False  # the model's one-item forward pass is under INLINE_FORWARD_S (measured at start)
+        self.batch_threads = 1  # the intra-op threads of batches on the model thread (measured at start)
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI):
         loop = asyncio.get_running_loop()
+        torch.set_num_threads(spare(self.options.share))  # this thread's: the loop computes lone requests
+        await loop.run_in_executor(self.worker, torch.set_num_threads, spare(self.options.share))
         warmup = warmup_batch(self.backend.inputs)
         await loop.run_in_executor(self.worker, self.backend.predict, warmup)  # first calls allocate
         started = time.perf_counter()
         await loop.run_in_executor(self.worker, self.backend.predict, warmup)
         self.quick = time.perf_counter() - started < INLINE_FORWARD_S
         if self.options.batching:
+            full = {name: x.repeat(min(self.options.max_batch, 64), *[1] * (x.dim() - 1)) for name, x in warmup.items()}
+            self.batch_threads = await loop.run_in_executor(self.worker, batch_threads, self.backend.predict, full,
+                                                            self.options.share)
             self.batcher = MicroBatcher(self._run, max_batch=self.options.max_batch,
                                         max_wait_s=self.options.max_wait_ms / 1000, executor=self.worker,
                                         on_batch=self.metrics.batch_size.observe, in_flight=self._in_flight)
@@ -205,7 +213,8 @@ class _State:
     async def ready(self) -> Response:
         if not self.warm:
             return _error(503, "the model is still loading")
-        return JSONResponse({"ready": True, "backend": self.backend.name, "batching": self.options.batching})
+        return JSONResponse({"ready": True, "backend": self.backend.name, "batching": self.options.batching,
+                             "batch_threads": self.batch_threads})
 
     async def metadata(self) -> dict[str, Any]:
         return metadata(self.options, self.backend)

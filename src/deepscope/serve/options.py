@@ -26,6 +26,7 @@ class ServeOptions:
     max_body_bytes: int = MAX_BODY_MB * 2**20
     timeout_s: float = TIMEOUT_S  # per request, from its arrival to its answer
     backend: str = "torch"
+    cores: int | None = None  # the CPU cores this worker may use; None: all of them (serve/threads.py)
 
     def __post_init__(self) -> None:
         if self.max_batch < 1:
@@ -36,6 +37,10 @@ class ServeOptions:
             raise UserError("--timeout and --max-body-mb must be positive")
         if self.backend not in BACKENDS:
             raise UserError(f"--backend {self.backend}: choose {' or '.join(BACKENDS)}")
+
+    @property
+    def share(self) -> int:
+        return self.cores or os.cpu_count() or 1
 
     @property
     def name(self) -> str:

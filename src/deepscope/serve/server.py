@@ -11,8 +11,7 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable
-
-import torch
+from dataclasses import replace
 
 from deepscope.errors import UserError
 from deepscope.ports import check_port_free
@@ -42,24 +41,19 @@ def run_server(options: ServeOptions, *, host: str = "127.0.0.1", port: int = 80
     if host not in ("127.0.0.1", "localhost", "::1"):
         say(f"listening on {host}: anyone who can reach this machine can call the model"
             + ("" if options.api_key else "; --api-key-env NAME requires a key"))
+    options = replace(options, cores=max(1, (os.cpu_count() or 1) // workers))  # each worker's share
     if workers == 1:
-        torch.set_num_threads(_threads(1))
         app = create_app(options, backend)
         _freeze()
         uvicorn.run(app, **settings)
         return
     del backend
     options.to_environment()
-    os.environ[THREADS] = str(_threads(workers))
     uvicorn.run("deepscope.serve.server:worker_app", factory=True, workers=workers, **settings)
-
-
-THREADS = "DEEPSCOPE_SERVE_THREADS"
 
 
 def worker_app() -> Guard:
     """The app of one of several worker processes (uvicorn's factory)."""
-    torch.set_num_threads(int(os.environ.get(THREADS, "1")))
     app = create_app(ServeOptions.from_environment())
     _freeze()
     return app
@@ -71,14 +65,6 @@ def _freeze() -> None:
     loop: measured on the MNIST CNN at 16 clients, p99 latency 158 ms before, 16 ms after."""
     gc.collect()
     gc.freeze()
-
-
-def _threads(workers: int) -> int:
-    """Each worker's share of the cores, less the one its event loop keeps busy (reading, validating, answering):
-    on 2 cores one worker computes with one thread. Measured there on the MNIST CNN, a second intra-op thread made
-    a batch of 64 no faster (5.7 vs 5.5 ms) and a lone request slower (0.91 vs 0.44 ms): it wakes a thread pool
-    that the event loop's core is needed by."""
-    return max(1, (os.cpu_count() or 1) // workers - 1)
 
 
 def _check(inputs: dict) -> None:
