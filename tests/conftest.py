@@ -6,9 +6,11 @@ import csv
 import os
 import subprocess
 import sys
+import wave
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -98,3 +100,25 @@ def write_reviews(folder: Path, copies: int) -> Path:
         writer.writerows([[text, "pos"] for text in POSITIVE_REVIEWS * copies]
                          + [[text, "neg"] for text in NEGATIVE_REVIEWS * copies])
     return path
+
+
+def tone_folders(root):
+    """Two classes of noisy tones as 16-bit WAVs in class folders."""
+    for label, hz in (("high", 1500.0), ("low", 300.0)):
+        (root / label).mkdir(parents=True)
+        for i in range(6):
+            t = np.arange(1600) / 8000
+            noise = np.random.default_rng(i).standard_normal(len(t)) * 0.05
+            samples = ((0.5 * np.sin(2 * np.pi * hz * t) + noise) * 32767).astype(np.int16)
+            with wave.open(str(root / label / f"{i}.wav"), "wb") as handle:
+                handle.setnchannels(1), handle.setsampwidth(2), handle.setframerate(8000)
+                handle.writeframes(samples.tobytes())
+    return str(root)
+
+
+def monthly_series(folder) -> str:
+    path = folder / "monthly.csv"
+    months = np.datetime64("2000-01") + np.arange(60)
+    lines = ["Month,Passengers"] + [f"{m},{100 + 10 * np.sin(i / 2) + i:.3f}" for i, m in enumerate(months)]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)

@@ -5,7 +5,6 @@ column and a planted noise column, ranked right by permutation importance and by
 from __future__ import annotations
 
 import csv
-import wave
 
 import numpy as np
 import pytest
@@ -22,7 +21,7 @@ from deepscope.models.saving import load_model
 from deepscope.run.explain import explain_run
 from tests.conftest import NEGATIVE_REVIEWS as NEGATIVE
 from tests.conftest import POSITIVE_REVIEWS as POSITIVE
-from tests.conftest import write_reviews
+from tests.conftest import monthly_series, tone_folders, write_reviews
 
 
 def _train(config, tmp_path_factory):
@@ -83,28 +82,6 @@ def forecaster(tmp_path_factory):
     series = {"time": "Month", "lookback": 6, "horizon": 3, "holdout": 6, "val": 6}
     return _train({"data": {"source": monthly_series(tmp_path_factory.mktemp("series")), "series": series},
                    "model": {"encoder": {"name": "mlp", "hidden": [16]}}, "train": {"epochs": 2}}, tmp_path_factory)
-
-
-def monthly_series(folder) -> str:
-    path = folder / "monthly.csv"
-    months = np.datetime64("2000-01") + np.arange(60)
-    lines = ["Month,Passengers"] + [f"{m},{100 + 10 * np.sin(i / 2) + i:.3f}" for i, m in enumerate(months)]
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
-
-
-def tone_folders(root):
-    """Two classes of noisy tones as 16-bit WAVs in class folders."""
-    for label, hz in (("high", 1500.0), ("low", 300.0)):
-        (root / label).mkdir(parents=True)
-        for i in range(6):
-            t = np.arange(1600) / 8000
-            noise = np.random.default_rng(i).standard_normal(len(t)) * 0.05
-            samples = ((0.5 * np.sin(2 * np.pi * hz * t) + noise) * 32767).astype(np.int16)
-            with wave.open(str(root / label / f"{i}.wav"), "wb") as handle:
-                handle.setnchannels(1), handle.setsampwidth(2), handle.setframerate(8000)
-                handle.writeframes(samples.tobytes())
-    return str(root)
 
 
 @pytest.fixture(scope="module")

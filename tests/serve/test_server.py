@@ -15,7 +15,7 @@ from sklearn.datasets import load_digits
 
 import deepscope as ds
 from deepscope.serve import ServeOptions, create_app
-from tests.serve.conftest import COLOURS
+from tests.serve.conftest import COLOURS, listening
 
 DIGITS = load_digits().images[:40]  # (40, 8, 8), values 0-16 as the bundled source reads them
 
@@ -129,28 +129,13 @@ def _metric(text: str, name: str) -> float:
 
 def test_predict_remote_sends_csv_rows_and_texts(table_run, text_run, tmp_path):
     """`predict --server` for a CSV file and for a text: rows as a local prediction gives them."""
-    import socket
-    import threading
-
-    import uvicorn
-
     from deepscope.run.remote import predict_remote
 
     table = tmp_path / "rows.csv"
     table.write_text("size,colour\n1.5,red\n-2.0,\n,blue\n")
     for run, source in ((table_run, str(table)), (text_run, "warm and funny")):
-        listening = socket.socket()
-        listening.bind(("127.0.0.1", 0))
-        server = uvicorn.Server(uvicorn.Config(create_app(ServeOptions(run=run)), log_level="warning"))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        try:
-            remote = predict_remote(run, source, f"http://127.0.0.1:{listening.getsockname()[1]}")
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+        with listening(create_app(ServeOptions(run=run))) as url:
+            remote = predict_remote(run, source, url)
         local = ds.predict(run, source)
         assert [r["input"] for r in remote] == [r["input"] for r in local]
         for got, wanted in zip(remote, local):

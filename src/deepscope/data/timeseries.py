@@ -123,19 +123,35 @@ def read_series(path: str | Path, *, time: str | list[str], values: list[str] | 
 
     path = expand_path(path)
     table = load_csv(path, delimiter=delimiter, header=header, columns=columns, encoding=encoding, strip=strip)
-    columns, first_line = table.splits["train"], 1 if header is False else 2  # the file line of the first row
+    return series_from_columns(table.splits["train"], time=time, values=values, target=target,
+                               categorical=categorical, fill=fill, source=path,
+                               first_line=1 if header is False else 2)
+
+
+def series_from_columns(columns: dict[str, Any], *, time: str | list[str], values: list[str] | None = None,
+                        target: str | None = None, categorical: list[str] | None = None,
+                        fill: str | dict[str, str] | None = None, source: Any = "input",
+                        first_line: int = 2) -> Series:
+    """A checked series from columns already in memory (a CSV's, or a request's JSON: times as texts or whole
+    numbers, values as texts or numbers, None for missing); `read_series` without the file. `first_line` is the
+    line of the first row in messages (row numbers count from 1 with first_line=1)."""
     time_columns = [time] if isinstance(time, str) else list(time)
     categorical = list(categorical or [])
-    channels = _check_columns(path, list(columns), time_columns, values, target, categorical)
+    channels = _check_columns(source, list(columns), time_columns, values, target, categorical)
+    lengths = {name: len(columns[name]) for name in [*time_columns, *channels]}
+    if len(set(lengths.values())) > 1:
+        raise DataError(f"{source}: the columns hold different numbers of rows ({lengths}); give one value per "
+                        "time in every column")
     label = ", ".join(time_columns)
-    texts = columns[time_columns[0]] if len(time_columns) == 1 else combine_time_columns(columns, time_columns, path)
-    times = parse_times(texts, path, label)
+    texts = columns[time_columns[0]] if len(time_columns) == 1 else combine_time_columns(columns, time_columns, source)
+    times = parse_times(texts, source, label, first_line)
     lines = np.arange(len(times), dtype=np.int64) + first_line
-    series = Series(times, np.zeros((len(times), 0)), [], label, source=str(path), lines=lines)
+    series = Series(times, np.zeros((len(times), 0)), [], label, source=str(source), lines=lines)
     check_order(series)
     numeric = [name for name in channels if name not in categorical]
     numbers = np.stack([_parse_numbers(columns[name], series, name) for name in numeric], axis=1)
-    series = replace(series, values=numbers, columns=numeric, categories={name: columns[name] for name in categorical})
+    categories = {name: np.asarray(columns[name], dtype=object) for name in categorical}
+    series = replace(series, values=numbers, columns=numeric, categories=categories)
     series = fill_series(series, fill)
     _warn_on_gaps(series)
     return series
@@ -151,7 +167,7 @@ def expand_path(path: str | Path) -> Path:
     return Path(expanded).expanduser()
 
 
-def _check_columns(path: Path, names: list[str], time: list[str], values: list[str] | None, target: str | None,
+def _check_columns(path: Any, names: list[str], time: list[str], values: list[str] | None, target: str | None,
                    categorical: list[str]) -> list[str]:
     """The value columns (channels) after checking every named column exists and plays one part."""
     known = ", ".join(names)
@@ -197,7 +213,7 @@ def combine_time_columns(columns: dict[str, np.ndarray], names: list[str], path:
     return texts
 
 
-def parse_times(texts: np.ndarray, path: Any = "input", column: str = "time") -> np.ndarray:
+def parse_times(texts: np.ndarray, path: Any = "input", column: str = "time", first_line: int = 2) -> np.ndarray:
     """ISO 8601 texts -> datetime64 (the finest unit among them); whole numbers -> int64 step numbers.
 
     >>> parse_times(np.array(["1949-01", "1949-02"], dtype=object))
@@ -206,7 +222,8 @@ def parse_times(texts: np.ndarray, path: Any = "input", column: str = "time") ->
     texts = [None if t is None else str(t).strip() for t in texts]
     for row, text in enumerate(texts):
         if text is None:
-            raise DataError(f"{path}, line {row + 2}: the time ({column}) is missing; every row needs its time")
+            raise DataError(f"{path}, line {row + first_line}: the time ({column}) is missing; every row needs its "
+                            "time")
     if all(_is_whole_number(t) for t in texts):
         return np.array([int(t) for t in texts], dtype=np.int64)
     parsed = []
@@ -215,7 +232,7 @@ def parse_times(texts: np.ndarray, path: Any = "input", column: str = "time") ->
             parsed.append(np.datetime64(text.replace(" ", "T", 1) if " " in text else text))
         except ValueError:
             raise DataError(
-                f"{path}, line {row + 2}: cannot read {text!r} in {column} as a date or time; write times in "
+                f"{path}, line {row + first_line}: cannot read {text!r} in {column} as a date or time; write times in "
                 "ISO 8601 (1949-01, 1981-01-31, 1981-01-31 06:00) or as whole step numbers, or give their parts' "
                 "columns: data.series.time: [year, month, day, hour]"
             ) from None

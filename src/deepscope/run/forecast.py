@@ -165,7 +165,13 @@ def forecast_from_csv(run: str | Path, path: str | Path, *,
                         f"give at least {o.lookback} rows")
     target = next(iter(predictor.outputs))
     values = predictor.predict({HISTORY: [series.tail(o.lookback)]})[0][target]  # horizon floats
+    time, times = forecast_times(history, series, len(values))
+    return [{time: t, target: float(v)} for t, v in zip(times, values)]
+
+
+def forecast_times(history: TimeseriesFeature, series: Any, steps: int) -> tuple[str, list[str]]:
+    """(the time column's name, the `steps` times after the series' end, as texts): what a forecast is for. A time
+    read from its parts' columns is one column, `time`, here; a one-row series steps as the training period did."""
     step = series.step if len(series) > 1 else step_from_state(history.fitted["step"])
-    times = future_times(series, len(values), step)
-    time = o.time if isinstance(o.time, str) else "time"  # a time read from its parts' columns is one column here
-    return [{time: format_time(t), target: float(v)} for t, v in zip(times, values)]
+    time = history.options.time if isinstance(history.options.time, str) else "time"
+    return time, [format_time(t) for t in future_times(series, steps, step)]

@@ -30,6 +30,7 @@ def predict_remote(run: str | Path, source: str | Path, server: str, *, api_key:
     client = _Client(server.rstrip("/"), api_key, timeout)
     meta = client.get("/metadata")
     inputs: dict[str, dict[str, Any]] = meta["inputs"]
+    client.outputs = list(meta["outputs"])
     path = _existing_path(source)
     if path is None:
         texts = [name for name, f in inputs.items() if f["type"] == "text"]
@@ -39,6 +40,9 @@ def predict_remote(run: str | Path, source: str | Path, server: str, *, api_key:
         return [{"input": str(source), **client.post_json([{texts[0]: str(source)}])[0]}]
     if path.suffix.lower() in TABLE_SUFFIXES and path.is_file():
         columns = _read_table(path, table_reading(run), outputs=list(meta["outputs"]))
+        history = next((name for name, f in inputs.items() if f["type"] == "timeseries"), None)
+        if history is not None:
+            return _forecast(client, history, inputs[history], columns)
         rows = [{name: _plain(columns[name][i]) for name in inputs} for i in range(len(next(iter(columns.values()))))]
         answers = [a for start in range(0, len(rows), CHUNK) for a in client.post_json(rows[start:start + CHUNK])]
         return [{"input": f"row {i + 1}", **a} for i, a in enumerate(answers)]
@@ -48,6 +52,34 @@ def predict_remote(run: str | Path, source: str | Path, server: str, *, api_key:
         raise DataError(f"{path}: no {kind} files ({', '.join(sorted(FILE_TYPES[kind]))}) in this folder")
     answers = [a for start in range(0, len(files), CHUNK) for a in client.post_files(name, files[start:start + CHUNK])]
     return [{"input": str(f), **a} for f, a in zip(files, answers)]
+
+
+def _forecast(client: _Client, name: str, history: dict[str, Any], columns: dict[str, Any]) -> list[dict[str, Any]]:
+    """A forecasting run: the CSV's columns as the history (its last `lookback` rows are the window), answered as
+    `predict` answers locally, one row per future step."""
+    times = [history["time"]] if isinstance(history["time"], str) else history["time"]
+    wanted = [*times, *history["values"], *[c for c in history["categorical"] if c not in history["values"]]]
+    missing = [c for c in wanted if c not in columns]
+    if missing:
+        raise DataError(f"no column(s) {', '.join(missing)} in the file; this model reads {', '.join(wanted)}")
+    numbers = [c for c in history["values"] if c not in history["categorical"]]
+    series = {c: [_number(v) if c in numbers else _plain(v) for v in columns[c]] for c in wanted}
+    answer = client.post_json({name: series})
+    time = next(k for k in answer if k not in client.outputs)
+    target = next(k for k in answer if k in client.outputs)
+    steps = zip(answer[time], answer[target])
+    return [{"input": f"step {i + 1}", time: t, target: v} for i, (t, v) in enumerate(steps)]
+
+
+def _number(text: Any) -> Any:
+    """A CSV cell of a number column as JSON: a number, null when missing, the text itself when it is not a number
+    (the server then says which row)."""
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def _file_input(inputs: dict[str, dict[str, Any]], path: Path) -> tuple[str, str]:
@@ -66,12 +98,13 @@ def _plain(value: Any) -> Any:
 class _Client:
     def __init__(self, url: str, api_key: str | None, timeout: float):
         self.url, self.timeout = url, timeout
+        self.outputs: list[str] = []  # the served model's outputs (its /metadata)
         self.headers = {"X-API-Key": api_key} if api_key else {}
 
     def get(self, route: str) -> Any:
         return self._send(urllib.request.Request(self.url + route, headers=self.headers))
 
-    def post_json(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def post_json(self, items: list[dict[str, Any]] | dict[str, Any]) -> Any:
         body = json.dumps(items).encode()
         return self._send(urllib.request.Request(self.url + "/predict", data=body, method="POST",
                                                  headers={**self.headers, "Content-Type": "application/json"}))

@@ -35,6 +35,7 @@ from deepscope.serve.metrics import ServerMetrics
 from deepscope.serve.openapi import add_openapi
 from deepscope.serve.options import ServeOptions
 from deepscope.serve.schema import file_inputs, request_adapters, request_model
+from deepscope.serve.series import with_forecast_times
 from deepscope.serve.threads import batch_threads, spare
 
 INLINE_TYPES = frozenset({"number", "category", "binary", "image"})
@@ -126,7 +127,7 @@ class _State:
 
     async def predict(self, request: Request) -> Response:
         try:
-            tensors, n, single = await self._encoded(request)
+            tensors, n, single, columns = await self._encoded(request)
         except _Refused as refused:
             return refused.response
         if await self._alone_and_quick():
@@ -138,6 +139,7 @@ class _State:
             except asyncio.TimeoutError:
                 return _error(504, f"no answer within the server's {self.options.timeout_s:g} s timeout; try again, "
                                    "or send fewer items per request")
+        rows = with_forecast_times(rows, self.backend.inputs, columns)
         return JSONResponse(rows[0] if single else rows)
 
     def _predicted(self, tensors: dict[str, Any], n: int) -> asyncio.Future:
@@ -147,8 +149,9 @@ class _State:
         self.metrics.batch_size.observe(n)
         return asyncio.get_running_loop().run_in_executor(self.worker, self._run, tensors)
 
-    async def _encoded(self, request: Request) -> tuple[dict[str, Any], int, bool]:
-        """The request's items, validated and encoded (in the thread pool); _Refused with the 4xx answer."""
+    async def _encoded(self, request: Request) -> tuple[dict[str, Any], int, bool, dict[str, list[Any]]]:
+        """(the request's items validated and encoded (in the thread pool), their number, whether one item came
+        rather than a list, the items by input as they came); _Refused with the 4xx answer."""
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         inline = False
         if kind == "multipart/form-data" and self.files:
@@ -169,7 +172,7 @@ class _State:
                 tensors, n = await run_in_threadpool(encode, self.backend.inputs, columns)
         except UserError as error:
             raise _Refused(_error(422, str(error))) from None
-        return tensors, n, single
+        return tensors, n, single, columns
 
     async def _uploads(self, request: Request) -> tuple[dict[str, Any], bool]:
         try:
@@ -202,7 +205,7 @@ class _State:
         from deepscope.serve.explaining import explain_request
 
         try:
-            tensors, n, single = await self._encoded(request)
+            tensors, _, single, _ = await self._encoded(request)
         except _Refused as refused:
             return refused.response
         return await explain_request(self, request, tensors, single)

@@ -74,7 +74,7 @@ def decode(outputs: dict[str, Feature], predictions: dict[str, dict[str, torch.T
 
 def warmup_batch(inputs: dict[str, Feature]) -> dict[str, torch.Tensor]:
     """One plausible encoded item, to run the model once before the server says it is ready: blank images and
-    recordings, missing table values (filled as in training), a text of one unknown token."""
+    recordings, missing table values (filled as in training), a text of one unknown token, a flat series."""
     batch: dict[str, torch.Tensor] = {}
     for name, feature in inputs.items():
         f = feature.fitted
@@ -84,6 +84,8 @@ def warmup_batch(inputs: dict[str, Feature]) -> dict[str, torch.Tensor]:
             batch[name] = ids
         elif feature.type == "image":
             batch[name] = feature.encode(np.zeros((1, f["height"], f["width"], f["channels"]), dtype=np.float32))
+        elif feature.type == "timeseries":  # a window at the training period's mean, in scaled units
+            batch[name] = torch.zeros((1, f["length"], f["channels"]))
         elif feature.type == "audio":
             batch[name] = feature.encode([Recording(np.zeros(f["n_samples"], dtype=np.float32), f["sample_rate"])])
         else:

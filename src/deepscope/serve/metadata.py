@@ -45,4 +45,9 @@ def describe(feature: Feature) -> dict[str, Any]:
         out["sample_rate"], out["seconds"] = f["sample_rate"], f["n_samples"] / f["sample_rate"]
     elif feature.type == "text":
         out["max_tokens"] = f["max_length"]
+    elif feature.type == "timeseries":
+        o = feature.options
+        out.update(time=o.time, values=list(o.values), categorical=list(o.categorical), lookback=o.lookback)
+    elif feature.type == "forecast":
+        out["horizon"] = feature.options.horizon
     return out

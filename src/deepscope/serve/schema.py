@@ -13,7 +13,9 @@ Per feature type:
 - text: a non-empty string;
 - image: a JSON array of pixels, flat (H*W*C numbers) or nested (H x W, or H x W x C), in the units of the training
   images (0-255 for 8-bit files); files go as multipart uploads instead;
-- audio: multipart uploads of WAV files only.
+- audio: multipart uploads of WAV files only;
+- timeseries (a forecaster's history): an object of columns, as the training CSV had them: the time column(s)
+  (ISO 8601 texts or whole step numbers) and each value column, at least `lookback` rows, oldest first.
 """
 
 from __future__ import annotations
@@ -87,13 +89,17 @@ def _field_type(feature: Feature) -> Any:
         return Annotated[str, Field(min_length=1, max_length=MAX_TEXT, pattern=r"\S")]
     if feature.type == "image":
         return _pixels(feature)
+    if feature.type == "timeseries":
+        from deepscope.serve.series import series_field
+
+        return series_field(feature)
     raise UnservableInput(feature)
 
 
 def check_servable(inputs: dict[str, Feature]) -> None:
     """An UnservableInput for a model the server cannot take requests for (a forecaster reads a series window)."""
     for feature in inputs.values():
-        if feature.type not in ("number", "category", "binary", "text", "image", "audio"):
+        if feature.type not in ("number", "category", "binary", "text", "image", "audio", "timeseries"):
             raise UnservableInput(feature)
 
 
@@ -139,6 +145,9 @@ def _description(feature: Feature) -> str:
         return "a number, or null for a missing value"
     if feature.type == "category":
         return "one of the categories seen in training, or null for a missing value"
+    if feature.type == "timeseries":
+        return (f"the series' last {feature.options.lookback} or more rows, as columns (the time column(s) and each "
+                "value column, oldest first); the answer forecasts the steps after its end")
     return f"a {feature.type}"
 
 

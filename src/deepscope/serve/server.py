@@ -71,5 +71,5 @@ def _check(inputs: dict) -> None:
     try:
         check_servable(inputs)
     except UnservableInput as error:
-        raise UserError(f"the input {error.feature.name!r} is a {error.feature.type}: a forecasting run is not "
-                        "served yet; use `deepscope predict RUN data.csv`") from None
+        raise UserError(f"the input {error.feature.name!r} is a {error.feature.type}: the server takes no requests "
+                        "for it yet; use `deepscope predict RUN FILE`") from None
