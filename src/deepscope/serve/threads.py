@@ -1,14 +1,16 @@
 """How many CPU threads the server's forward passes use, chosen per model at start-up by timing it.
 
 Two kinds of forward pass share the cores with the event loop (which reads, validates and answers requests):
-- a request alone in the server, computed with one thread (on the loop for a quick model, see app.py): measured
-  on 2 cores, a second intra-op thread made it slower, not faster (BreastMNIST: 1.3 -> 2.2 ms a request), since
-  the thread pool sleeps between lone requests and waking it costs more than it saves;
+- a request alone in the server, computed with the threads the loop leaves (one on 2 cores; on the loop itself for
+  a quick model, see app.py). Measured on 2 cores with the BreastMNIST CNN at 1 client, two threads there as well
+  were slower, not faster: 274-294 req/s against 365-502 with one (two runs each, alternated). Two thread pools of
+  two on two cores (the loop's and the model thread's) leave OpenMP more threads than cores, and it then puts
+  its workers to sleep between layers instead of letting them spin;
 - batches, on the model thread. A model that computes a batch faster than the loop can read its requests gains
   nothing from more threads and would take the loop's core (MNIST CNN: 0.17 ms an item against the loop's
   0.5 ms a request, 2,010 req/s at 64 clients with one thread). A heavier one is the bottleneck, and then every
   core of the worker's share is worth it (BreastMNIST CNN: 0.9 ms an item; 1,044 req/s at 64 clients with one
-  thread, 1,434 with two).
+  thread, 1,231-1,434 with two).
 """
 
 from __future__ import annotations
