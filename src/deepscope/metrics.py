@@ -297,10 +297,51 @@ class ForecastMetrics(Metric):
         }
 
 
+class LanguageModelMetrics(Metric):
+    """A language model's next-token predictions: the mean cross-entropy in nats per token, the perplexity
+    (e^nats: as unsure as a uniform choice among that many tokens), bits per token (nats / ln 2; per character
+    when the tokens are characters), and next-token accuracy.
+
+    >>> metric = LanguageModelMetrics()
+    >>> metric.update(torch.zeros(1, 2, 4), torch.tensor([[0, 3]]))   # uniform over 4 tokens
+    >>> round(metric.compute()["perplexity"], 6), round(metric.compute()["bits_per_token"], 6)
+    (4.0, 2.0)
+    """
+
+    directions = {"nats": "min", "perplexity": "min", "bits_per_token": "min", "bits_per_char": "min"}
+
+    def __init__(self, characters: bool = False) -> None:
+        self.characters = characters  # tokens are characters: bits per token are bits per character
+        self.reset()
+
+    def reset(self) -> None:
+        self.sums: torch.Tensor | None = None  # (2,): Σ nats, Σ correct
+        self.count = 0
+
+    def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
+        """output: logits (B, T, V); target: ids (B, T)."""
+        logits, target = output.detach().flatten(0, -2).float(), target.detach().reshape(-1)
+        nats = torch.nn.functional.cross_entropy(logits, target, reduction="sum").double()
+        correct = (logits.argmax(dim=-1) == target).sum().double()
+        step = torch.stack([nats, correct])
+        self.sums = step if self.sums is None else self.sums + step
+        self.count += target.numel()
+
+    def compute(self) -> dict[str, Any]:
+        if self.sums is None or self.count == 0:
+            return {"nats": math.nan, "perplexity": math.nan, "bits_per_token": math.nan, "n": 0}
+        nats, correct = (v / self.count for v in self.sums.cpu().tolist())
+        result = {"nats": nats, "perplexity": math.exp(min(nats, 700.0)), "bits_per_token": nats / math.log(2),
+                  "accuracy": correct, "n": self.count}
+        if self.characters:
+            result["bits_per_char"] = result["bits_per_token"]
+        return result
+
+
 # --- what the reported values mean ------------------------------------------------------------------------------
 # values the trainer logs beside the heads' metrics: the loss goes down; the others are not scores
 LOGGED = {"loss": "min", "lr": None, "time": None, "epoch": None, "n": None}
-METRICS = (ClassificationMetrics, BinaryMetrics, RegressionMetrics, ForecastMetrics)
+METRICS = (ClassificationMetrics, BinaryMetrics, RegressionMetrics, ForecastMetrics, LanguageModelMetrics)
 
 
 def _directions() -> dict[str, str | None]:

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 
+from deepscope.data.corpus import TokenWindows, character_ids, character_vocabulary
 from deepscope.data.features import FEATURES, Feature
 from deepscope.data.timeseries import read_series
 from deepscope.data.windows import SeriesWindows, split_periods
@@ -147,9 +148,29 @@ def forecast_cases(tmp_path: Path) -> list[Case]:
                  head_output=fake_forecast) for scale in ("standard", "log", "minmax")]
 
 
+def token_windows() -> tuple[TokenWindows, TokenWindows]:
+    """Training and held-out windows of a verse, the held-out ones with a character training never had."""
+    text = "To be, or not to be, that is the question.\n" * 20
+    vocabulary = character_vocabulary(text[:700])
+    train = TokenWindows.over(character_ids(text[:700], vocabulary), vocabulary, context=16, stride=8)
+    held_out = TokenWindows.over(character_ids(text[700:] + "Z", vocabulary), vocabulary, context=16, stride=16)
+    return train, held_out
+
+
+def tokens_cases(tmp_path: Path) -> list[Case]:
+    return [Case("characters", {}, *token_windows(), where="data.corpus")]
+
+
+def next_token_cases(tmp_path: Path) -> list[Case]:
+    def generated(described: dict[str, Any], n: int) -> dict[str, torch.Tensor]:
+        return {"ids": torch.randint(1, described["vocab_size"], (n, 5), generator=torch.Generator().manual_seed(0))}
+    return [Case("characters", {}, *token_windows(), where="data.corpus", head_output=generated)]
+
+
 SAMPLES: dict[str, Callable[[Path], list[Case]]] = {
     "number": number_cases, "category": category_cases, "binary": binary_cases, "image": image_cases,
     "text": text_cases, "audio": audio_cases, "timeseries": timeseries_cases, "forecast": forecast_cases,
+    "tokens": tokens_cases, "next_token": next_token_cases,
 }
 
 

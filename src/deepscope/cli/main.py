@@ -35,6 +35,7 @@ def register() -> None:
         evaluate,
         explain,
         export,
+        generate,
         learning_curve,
         lr_find,
         predict,

@@ -14,17 +14,13 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from deepscope.config.corpus import CorpusConfig
 from deepscope.config.echo import shown
 from deepscope.config.registry import OPTIMIZER_NAMES, SCHEDULE_NAMES, unknown_name
+from deepscope.config.section import Section
 from deepscope.config.values import Seed, Size
-
-
-class Section(BaseModel):
-    # allow_inf_nan=False: every number of the schema is finite (`lr: .inf` would train on NaN losses); the free
-    # values (a component's options, a layer list) are checked by load_config and parse_options (config/values.py)
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 def named(value: Any) -> Any:
@@ -170,7 +166,7 @@ class DataConfig(Section):
         inputs, outputs: column -> feature type (image, number, category, binary, text, audio), or a dict with
             `type` and the feature's options; an output's other options go to its head (`label_smoothing`).
             Types are inferred where obvious, and outputs from the source where it says (class folders).
-        split, augment, series: see SplitConfig, AugmentConfig, SeriesConfig.
+        split, augment, series, corpus: see SplitConfig, AugmentConfig, SeriesConfig, CorpusConfig.
         delimiter, pattern, limit: a table's delimiter; file names that carry columns; at most `limit` rows.
         header, columns, encoding: how a table (a `series` file too) or text file is read; see their descriptions.
         test_source, strip: a separate test file read like `source`; characters stripped from a column's values.
@@ -200,6 +196,8 @@ class DataConfig(Section):
                           "valid in it are left out, counted and listed in diagnosis.json. Default: UTF-8, and a "
                           "line that is not UTF-8 read as Windows-1252 (said once on the console)")
     series: SeriesConfig | None = Field(None, description="forecast a time series: windows instead of rows")
+    corpus: CorpusConfig | None = Field(None, description="model a text file: next-token prediction (a language "
+                                                          "model, `deepscope generate`); see config/corpus.py")
     test_source: str | None = Field(
         None, description="a second file or folder read like `source`, with the same options, as the test split: for "
                           "data sets distributed as a training and a test file (UCI Adult: adult.data, adult.test); "

@@ -20,6 +20,7 @@ from deepscope.data.dataset import TensorData
 from deepscope.data.features import FEATURES, Feature
 from deepscope.data.sources import TABLE_OPTIONS, load_source
 from deepscope.data.sources.base import RawData
+from deepscope.data.sources.corpus import load_corpus_splits
 from deepscope.data.sources.csv_table import infer_feature_type
 from deepscope.data.sources.series import load_series_splits
 from deepscope.data.splits import make_splits
@@ -70,6 +71,8 @@ def load_splits(config: DataConfig) -> tuple[RawData, dict[str, Feature], dict[s
                 raise ConfigError(f"data.{key}: does not apply to a series (data.series), whose test period is its "
                                   "last steps (data.series.holdout); leave it out")
         return load_series_splits(config)
+    if config.corpus is not None:  # a text to model: token windows per positional split (data/corpus.py)
+        return load_corpus_splits(config)
     reading = {key: getattr(config, key) for key in TABLE_OPTIONS}  # how a table or text file is read
     raw = load_source(config.source, pattern=config.pattern, **reading)
     if config.test_source is not None:

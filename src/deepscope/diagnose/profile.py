@@ -28,6 +28,7 @@ EXAMPLES_KEPT = 5  # row indices kept as evidence
 NEAR_DECIMALS = 1  # near-duplicates: equal after rounding the encoded (normalised) inputs to this
 CROSS_SPLITS = (("train", "val"), ("train", "test"), ("val", "test"))
 LABELLED = ("category", "binary")
+RAW_NOT_VALUES = ("image", "tokens")  # raw columns that are pixel arrays or a text's windows, not values to count
 
 
 def profile_data(data: PreparedData) -> dict[str, Any]:
@@ -239,7 +240,7 @@ def _missing(data: PreparedData) -> dict[str, int]:
     """Missing values per raw training column that is an input or output (None, NaN or empty text)."""
     missing = {}
     for column, values in data.raw.splits.get("train", {}).items():
-        if column in data.features and data.features[column].kind != "image":
+        if column in data.features and data.features[column].kind not in RAW_NOT_VALUES:
             count = _count_missing(np.asarray(values))
             if count:
                 missing[column] = count
@@ -261,7 +262,7 @@ def _constant(data: PreparedData) -> list[str]:
     Image inputs are left out (a constant pixel is normal: MNIST's borders)."""
     train = data.raw.splits.get("train", {})
     return [column for column, feature in data.inputs.items()
-            if feature.kind != "image" and column in train and _is_constant(np.asarray(train[column]))]
+            if feature.kind not in RAW_NOT_VALUES and column in train and _is_constant(np.asarray(train[column]))]
 
 
 def _is_constant(values: np.ndarray) -> bool:

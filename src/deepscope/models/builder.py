@@ -96,9 +96,14 @@ def load_pretrained(model: nn.Module) -> None:
 
 
 def build_model(config: dict[str, Any], inputs: dict[str, dict[str, Any]],
-                outputs: dict[str, dict[str, Any]]) -> DeepscopeModel:
+                outputs: dict[str, dict[str, Any]]) -> DeepscopeModel | Any:
     """`config` is the `model:` section as a dict; `inputs`/`outputs` map names to feature descriptions
-    (outputs also carry `head` options: loss settings such as label smoothing)."""
+    (outputs also carry `head` options: loss settings such as label smoothing). A language model's data
+    (next-token outputs) gets its own kind of model (models/next_token.py)."""
+    if any(d["type"] == "next_token" for d in outputs.values()):
+        from deepscope.models.next_token import build_language_model
+
+        return build_language_model(config, inputs, outputs)
     groups = _group_inputs(inputs)
     encoders = {key: _encoder(key, names, inputs, config) for key, names in groups.items()}
     combiner_config = config.get("combiner") or {}

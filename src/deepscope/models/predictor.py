@@ -61,7 +61,25 @@ class Predictor:
             rows += [{k: v for part in parts for k, v in part.items()} for parts in zip(*decoded)]
         return rows
 
+    def generate(self, prompt: str = "", **options: Any) -> list[str]:
+        """Continuations of `prompt` from a language-model run (data.corpus); options and what is refused:
+        models/generation.py (max_tokens, temperature, top_k, top_p, n, seed)."""
+        from deepscope.models.generation import generate_text
+
+        tokens = next((f for f in self.inputs.values() if f.type == "tokens"), None)
+        if tokens is None:
+            raise UserError(f"this run is not a language model (it predicts {', '.join(self.outputs)}); generate "
+                            "needs a run trained on a text with data.corpus")
+        return generate_text(self.model, tokens, prompt, **options)
+
+    def check_predicts(self) -> None:
+        """A UserError for a language model, which writes text (`generate`) rather than predicting from inputs."""
+        if any(f.type == "tokens" for f in self.inputs.values()):
+            raise UserError("this run is a language model: it writes text rather than predicting from it; use "
+                            "`deepscope generate RUN --prompt \"...\"` or ds.load(run).generate(\"...\")")
+
     def _columns(self, data: Any) -> dict[str, Any]:
+        self.check_predicts()
         if isinstance(data, (str, Path)):  # one example for a one-input model: an image or WAV path, or a text
             single = [n for n, f in self.inputs.items() if f.kind in ("image", "audio") or f.type == "text"]
             if len(self.inputs) != 1 or not single:

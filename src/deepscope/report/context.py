@@ -100,6 +100,10 @@ class ReportContext:
         return self.info.task == "forecast" or any(f.type == "forecast" for f in self.outputs.values())
 
     @property
+    def is_language_model(self) -> bool:
+        return any(f.type == "next_token" for f in self.outputs.values())
+
+    @property
     def eval_split(self) -> str | None:
         """The split the report evaluates on: test, else val."""
         if self.data is not None:
@@ -164,7 +168,7 @@ class ReportContext:
         """Up to MAX_EXAMPLES rows of the evaluation split, raw and encoded (not for forecasting: its windows
         are evaluated whole by the forecast section)."""
         split = self.eval_split
-        if split is None or self.is_forecast:
+        if split is None or self.is_forecast or self.is_language_model:  # windows, evaluated whole
             return
         raw = self.data.raw.splits[split]
         size = len(next(iter(raw.values())))

@@ -27,6 +27,8 @@ SPECTROGRAM_SIZE = (320, 120)  # pixels: a clip of any length reads as a strip, 
 def render(context: ReportContext) -> str:
     if context.is_forecast:
         return note("A forecasting run's examples are its forecasts: see the evaluation above.")
+    if context.is_language_model:
+        return note("A language model's examples are the texts it writes: `deepscope generate RUN --n 3`.")
     predictions = context.predictions()
     if not predictions:
         reason = context.missing.get("model") or context.missing.get("data") or "no evaluation data"

@@ -63,6 +63,8 @@ def render(context: ReportContext) -> str:
     if context.is_forecast:
         return note("A forecaster's explanations (the lags and covariates it leans on) are not drawn in the report "
                     "yet: run `deepscope explain RUN --split test`.")
+    if context.is_language_model:
+        return note("A language model's attention is not drawn in the report yet.")
     predictions = context.predictions()
     if not predictions:
         reason = context.missing.get("model") or context.missing.get("data") or "no evaluation data"

@@ -137,8 +137,9 @@ def blank_example(context: ReportContext) -> dict[str, torch.Tensor]:
             example[name] = torch.zeros(1, feature.fitted["n_samples"])
         elif feature.type == "timeseries":
             example[name] = torch.zeros(1, feature.fitted["length"], feature.fitted["channels"])
-        elif feature.type == "category":
-            example[name] = torch.zeros(1, dtype=torch.long)
+        elif feature.type in ("category", "tokens"):
+            shape = (1, feature.fitted["context"]) if feature.type == "tokens" else (1,)
+            example[name] = torch.zeros(shape, dtype=torch.long)
         else:
             example[name] = torch.zeros(1)
     return example

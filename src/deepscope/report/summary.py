@@ -8,9 +8,10 @@ from deepscope.report.context import ReportContext
 from deepscope.report.html import badge, bullet_list, cards, escape, key_values, note, number
 
 # the numbers a reader looks for first, in this order, when the run has them
-HEADLINE = ("accuracy", "f1_macro", "f1", "roc_auc", "mae", "rmse", "r2", "smape", "loss")
+HEADLINE = ("accuracy", "f1_macro", "f1", "roc_auc", "mae", "rmse", "r2", "smape", "nats", "perplexity",
+            "bits_per_char", "loss")
 TASKS = {"category": "classification", "binary": "yes/no classification", "number": "regression",
-         "forecast": "time-series forecasting"}
+         "forecast": "time-series forecasting", "next_token": "language model (next-token prediction)"}
 
 
 def render(context: ReportContext) -> str:

@@ -39,6 +39,7 @@ def predict(run: str | Path, source: str | Path) -> list[dict[str, Any]]:
 def predict_path(run: str | Path, source: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
     """(one prediction per example, the example's name: file path, row number or the text)."""
     predictor = Predictor.load(run)
+    predictor.check_predicts()
     path = _existing_path(source)
     if path is None:
         text = _text_input(predictor)

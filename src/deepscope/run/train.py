@@ -166,7 +166,8 @@ def model_for(config: Config, data: PreparedData) -> DeepscopeModel:
 def describe(config: Config, data: PreparedData, model: DeepscopeModel) -> str:
     """One line for the console: what is trained on what."""
     sizes = ", ".join(f"{split} {n:,}" for split, n in data.sizes().items())
-    encoders = ", ".join(type(e).__name__ for e in model.encoders.values())
+    bodies = model.encoders.values() if hasattr(model, "encoders") else [model.body]  # a language model: its body
+    encoders = ", ".join(type(e).__name__ for e in bodies)
     parameters = sum(p.numel() for p in model.parameters())
     outputs = ", ".join(f"{n} ({f.type})" for n, f in data.outputs.items())
     return f"data {config.data.source}: {sizes}; model {encoders}, {parameters:,} parameters; predicting {outputs}"

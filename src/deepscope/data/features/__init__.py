@@ -10,6 +10,7 @@ from deepscope.data.features import (  # noqa: F401  (registration)
     number,
     text,
     timeseries,
+    tokens,
 )
 from deepscope.data.features.base import FEATURES, Feature, describe_features
 

@@ -1,0 +1,87 @@
+"""A language-model run end to end: `data.corpus` trains a causal Transformer (or an LSTM) with the usual
+trainer, its metrics are nats, perplexity and bits per character, and `ds.load(run).generate` / `deepscope
+generate` write text, repeatably with a seed; what a user can get wrong is refused with one clear message."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import deepscope as ds
+
+VERSE = "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n"
+
+
+@pytest.fixture(scope="module")
+def lm_run(tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("verse")
+    (folder / "verse.txt").write_text(VERSE * 80, encoding="utf-8")
+    run = ds.train({"data": {"source": str(folder / "verse.txt"), "corpus": {"context": 32, "val": 0.1}},
+                    "model": {"encoder": {"name": "transformer", "d_model": 48, "heads": 2, "layers": 2,
+                                          "dropout": 0.0}},
+                    "train": {"epochs": 12, "batch_size": 16, "optimizer": {"name": "adamw", "lr": 0.01}},
+                    "run": {"root": str(folder / "runs")}}, progress=False)
+    return str(run.dir)
+
+
+def test_a_corpus_run_reports_nats_perplexity_and_bits_per_character(lm_run):
+    val = ds.load(lm_run)  # loads (safetensors + JSON) like any run
+    metrics = read_val(lm_run)
+    assert metrics["perplexity"] == pytest.approx(math.exp(metrics["nats"]))
+    assert metrics["bits_per_char"] == pytest.approx(metrics["nats"] / math.log(2))
+    assert metrics["nats"] < 0.5  # a repeated verse is learned: far below uniform's ln(23) = 3.1
+    assert val.generate("To be", max_tokens=1, seed=0)
+
+
+def test_generation_continues_the_verse_and_a_seed_repeats_it(lm_run):
+    model = ds.load(lm_run)
+    greedy = model.generate("To be, or not", max_tokens=40, temperature=0)[0]
+    assert greedy.startswith(" to be, that is the question")
+    one, two = (model.generate("Whether", max_tokens=50, seed=7, n=2) for _ in range(2))
+    assert one == two and len(one) == 2 and all(len(s) == 50 for s in one)
+
+
+def test_past_the_context_the_window_slides_and_an_empty_prompt_starts_a_line(lm_run):
+    model = ds.load(lm_run)
+    long = model.generate("", max_tokens=200, temperature=0)[0]  # context 32: the window slides
+    assert len(long) == 200 and "to be" in long
+    assert "\N{REPLACEMENT CHARACTER}" not in long  # <unk> is never written
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--prompt", "To bQ"], "'Q'"),
+    (["--max-tokens", "0"], "--max-tokens 0: give 1 to"),
+    (["--max-tokens", "1000001"], "--max-tokens 1000001"),
+    (["--top-p", "0"], "--top-p 0"),
+    (["--temperature", "-1"], "--temperature -1"),
+])
+def test_bad_generate_options_are_refused_with_exit_2(lm_run, deepscope_in_process, args, message):
+    result = deepscope_in_process("generate", lm_run, *args)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_cli_prints_each_sample_after_its_prompt(lm_run, deepscope_in_process):
+    result = deepscope_in_process("generate", lm_run, "--prompt", "To be", "--n", "2", "--seed", "3",
+                                  "--max-tokens", "20")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("--- sample") == 2 and result.stdout.count("To be") >= 2
+
+
+def test_generate_on_a_run_that_is_not_a_language_model_says_so(tmp_path, deepscope_in_process):
+    run = ds.train({"data": {"source": "digits", "inputs": {"image": "image"}, "outputs": {"label": "category"}},
+                    "model": {"encoder": {"name": "mlp", "hidden": [8]}}, "train": {"epochs": 1},
+                    "run": {"root": str(tmp_path)}}, progress=False)
+    result = deepscope_in_process("generate", str(run.dir))
+    assert result.returncode == 2 and "not a language model" in result.stderr
+
+
+def read_val(run: str) -> dict:
+    from deepscope.track.runinfo import read_run
+
+    return read_run(run).finals["val"]
+
+
+def test_predict_on_a_language_model_points_to_generate(lm_run, deepscope_in_process):
+    result = deepscope_in_process("predict", lm_run, "To be")
+    assert result.returncode == 2 and "deepscope generate RUN" in result.stderr
