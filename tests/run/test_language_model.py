@@ -85,3 +85,18 @@ def read_val(run: str) -> dict:
 def test_predict_on_a_language_model_points_to_generate(lm_run, deepscope_in_process):
     result = deepscope_in_process("predict", lm_run, "To be")
     assert result.returncode == 2 and "deepscope generate RUN" in result.stderr
+
+
+def test_each_epoch_leaves_samples_and_the_report_shows_the_first_and_last(lm_run):
+    import json
+    from pathlib import Path
+
+    from deepscope.report.html import escape
+
+    rows = [json.loads(line) for line in (Path(lm_run) / "samples.jsonl").read_text().splitlines()]
+    assert [row["epoch"] for row in rows] == list(range(1, 13))
+    assert all(len(row["samples"]) == 2 and all(len(s) == 200 for s in row["samples"]) for row in rows)
+    assert rows[-1]["samples"][0] != rows[0]["samples"][0]  # training changed what it writes
+    report = (Path(lm_run) / "report.html").read_text()
+    assert "after epoch 1" in report and "after epoch 12" in report and "language model" in report
+    assert escape(rows[-1]["samples"][0][:40]) in report  # the last epoch's text itself, escaped as the page does

@@ -30,9 +30,13 @@ def generate_text(model: Any, tokens: Any, prompt: str = "", *, max_tokens: int 
     prompt_ids = torch.tensor([ids] * n, dtype=torch.long, device=device)
     generator = torch.Generator(device=device)
     generator.manual_seed(seed if seed is not None else int(torch.randint(2**62, ()).item()))
+    was_training = model.training  # a model in training writes its samples too (the per-epoch samples)
     model.eval()
-    new = model.generate(prompt_ids, max_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
-                         generator=generator, use_cache=use_cache)
+    try:
+        new = model.generate(prompt_ids, max_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
+                             generator=generator, use_cache=use_cache)
+    finally:
+        model.train(was_training)
     return [tokens.text(row) for row in new.cpu()]
 
 

@@ -28,7 +28,9 @@ def render(context: ReportContext) -> str:
     if context.is_forecast:
         return note("A forecasting run's examples are its forecasts: see the evaluation above.")
     if context.is_language_model:
-        return note("A language model's examples are the texts it writes: `deepscope generate RUN --n 3`.")
+        from deepscope.report.samples import render as samples
+
+        return samples(context)
     predictions = context.predictions()
     if not predictions:
         reason = context.missing.get("model") or context.missing.get("data") or "no evaluation data"

@@ -26,6 +26,7 @@ from deepscope.training.callbacks import (
     StoreLogger,
     TensorBoard,
 )
+from deepscope.training.callbacks.text_samples import TextSamples
 from deepscope.training.trainer import Trainer
 
 
@@ -65,7 +66,21 @@ def callbacks_for(config: Config, run_dir: RunDir | None = None, *, progress: bo
     store = StoreLogger(Path(config.run.root) / "runs.sqlite", run_dir.path, config=config.model_dump(mode="json"),
                         tags=config.run.tags)
     checkpoint = ModelCheckpoint(run_dir.checkpoints, every_steps=t.checkpoint_every, restore_best=t.restore_best)
-    return callbacks + [MetricsLogger(run_dir.metrics), store, checkpoint]
+    return callbacks + _text_samples(run_dir, data) + [MetricsLogger(run_dir.metrics), store, checkpoint]
+
+
+SAMPLES_PER_EPOCH, SAMPLE_TOKENS = 2, 200  # a language model's texts after each epoch (RUN/samples.jsonl)
+
+
+def _text_samples(run_dir: RunDir, data: PreparedData | None) -> list[Callback]:
+    tokens = next((f for f in data.inputs.values() if f.type == "tokens"), None) if data is not None else None
+    if tokens is None:
+        return []
+    from deepscope.models.generation import generate_text
+
+    def write(model: Any) -> list[str]:
+        return generate_text(model, tokens, max_tokens=SAMPLE_TOKENS, n=SAMPLES_PER_EPOCH, seed=0)
+    return [TextSamples(run_dir.samples, write)]
 
 
 def output_path(out: str | Path | bool | None, source: Any, config: Config, what: str) -> Path | None:

@@ -4,6 +4,7 @@
       config.yaml        the fully resolved config
       env.json           versions, hardware, seed
       metrics.jsonl      one line per epoch, then one per final evaluation ({"split": "test", ...})
+      samples.jsonl      a language model's: a few texts it wrote after each epoch ({"epoch": 1, "samples": [...]})
       checkpoints/       last.safetensors (resume), best.safetensors (best weights)
       model/             weights.safetensors + model.json (architecture, fitted features, versions)
       .lock              held by the process that trains in it (`RunDir.lock`), with its PID
@@ -58,6 +59,7 @@ class RunDir:
     config = property(lambda self: self.path / "config.yaml")
     env = property(lambda self: self.path / "env.json")
     metrics = property(lambda self: self.path / "metrics.jsonl")
+    samples = property(lambda self: self.path / "samples.jsonl")  # a language model's texts, epoch by epoch
     checkpoints = property(lambda self: self.path / "checkpoints")
     last_checkpoint = property(lambda self: self.path / "checkpoints" / "last.safetensors")
     best_checkpoint = property(lambda self: self.path / "checkpoints" / "best.safetensors")
