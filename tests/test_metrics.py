@@ -209,18 +209,29 @@ def test_docstring_examples_run():
 def test_every_metric_declares_the_direction_of_each_score_it_reports():
     """One table of directions, read by early stopping, checkpoints, the plateau schedule, learning curves and the
     dashboard: every score a metric computes has one, and non-scores have none."""
-    from deepscope.metrics import DIRECTIONS, METRICS, ForecastMetrics, LanguageModelMetrics, direction
+    from deepscope.metrics import (
+        DIRECTIONS,
+        METRICS,
+        ForecastMetrics,
+        LanguageModelMetrics,
+        TranslationMetrics,
+        direction,
+    )
 
+    logits = torch.tensor([[[2.0, 0.0, 1.0, 0.5], [0.0, 1.0, 3.0, 0.5]]])
     values = {ClassificationMetrics: (torch.tensor([[2.0, 0.0, 1.0]] * 8), torch.tensor([0, 1, 2, 0, 0, 1, 2, 0])),
               BinaryMetrics: (torch.tensor([1.0, -1.0, 0.5, -2.0]), torch.tensor([1.0, 0.0, 0.0, 1.0])),
               RegressionMetrics: (torch.tensor([1.0, 2.0]), torch.tensor([1.5, 2.5])),
               ForecastMetrics: (torch.tensor([[1.0, 2.0]]), torch.tensor([[1.5, 2.5]])),
-              LanguageModelMetrics: (torch.tensor([[[2.0, 0.0, 1.0], [0.0, 1.0, 3.0]]]), torch.tensor([[0, 1]]))}
+              LanguageModelMetrics: (logits, torch.tensor([[0, 1]])),
+              TranslationMetrics: (logits, torch.tensor([[3, 2]]), torch.tensor([[3, 2]]))}  # + the written ids
+    made = {ClassificationMetrics: lambda: ClassificationMetrics(3),
+            LanguageModelMetrics: lambda: LanguageModelMetrics(characters=True),
+            TranslationMetrics: lambda: TranslationMetrics(lambda rows: [" ".join(map(str, row)) for row in rows])}
     assert set(values) == set(METRICS)
-    for cls, (output, target) in values.items():
-        metric = cls(3) if cls is ClassificationMetrics else cls(characters=True) if cls is LanguageModelMetrics \
-            else cls()
-        metric.update(output, target)
+    for cls, (output, target, *written) in values.items():
+        metric = made.get(cls, cls)()
+        metric.update(output, target, *written)
         for name, value in metric.compute().items():
             if isinstance(value, float):
                 assert direction(f"val.{name}") in ("min", "max"), f"{cls.__name__}.{name} declares no direction"

@@ -114,7 +114,7 @@ def fast_commands() -> list[list[str]]:
     """The README commands that take seconds here: not trainings, not the server."""
     return [argv for argv in COMMANDS
             if argv[0] not in TRAINING | {"ui", "demo", "serve"} and "--server" not in argv  # servers: tests/serve
-            and not re.search(r"sst2|fsdd|temperatures|shakespeare", " ".join(argv))]  # their runs: tests/run
+            and not re.search(r"sst2|fsdd|temperatures|shakespeare|chorales|multi30k", " ".join(argv))]  # their runs: tests/run
 
 
 def test_the_readme_commands_that_take_seconds_run_and_write_what_their_help_says(readme_runs, monkeypatch):

@@ -76,3 +76,21 @@ def test_inputs_outputs_or_a_split_with_a_corpus_are_refused(tmp_path):
         prepare_data(config.model_copy(update={"outputs": {"label": {"type": "category"}}}))
     with pytest.raises(DataError, match="no such file"):
         prepare_data(config.model_copy(update={"source": str(tmp_path / "missing.txt")}))
+
+
+def test_learned_subwords_round_trip_every_text_and_know_no_unknowns(tmp_path):
+    from deepscope.data.subwords import ByteBPE
+
+    data = prepare_data(corpus(tmp_path, tokens="subwords", vocab_size=300))
+    tokens = data.inputs["tokens"]
+    assert tokens.fitted["unit"] == "subwords" and tokens.fitted["vocab_size"] == 300
+    window = data.splits["train"].tensors["tokens"][0]
+    assert tokens.text(window) == TEXT[: len(tokens.text(window))]  # the training text itself, spaces and breaks
+    assert len(tokens.text(window)) > 16  # merges: more than a character a token
+    odd = "Zürich ☃\n\tnever seen"
+    assert tokens.text(tokens.ids(odd)) == odd  # bytes: nothing is unknown, nothing lost
+    assert ByteBPE(tokens.fitted["subword"]).encode("To be") == tokens.ids("To be")  # saved as JSON
+    from deepscope.config.loading import load_config
+
+    with pytest.raises(ConfigError, match="data.corpus: vocab_size applies to tokens: subwords"):
+        load_config({"data": {"source": "text.txt", "corpus": {"vocab_size": 300}}})

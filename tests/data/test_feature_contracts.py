@@ -157,20 +157,46 @@ def token_windows() -> tuple[TokenWindows, TokenWindows]:
     return train, held_out
 
 
+def subword_windows() -> tuple[TokenWindows, TokenWindows]:
+    """The same verse in learned subwords (byte-level BPE fitted on the training part)."""
+    from deepscope.data.subwords import ByteBPE
+
+    text = "To be, or not to be, that is the question.\n" * 20
+    bpe = ByteBPE.train(text[:700], vocab_size=280)
+    windows = [TokenWindows.over(np.asarray(bpe.encode(part), dtype=np.int64), bpe.tokens, context=16, stride=8,
+                                 unit="subwords", tokenizer=bpe.state()) for part in (text[:700], text[700:] + "Z")]
+    return windows[0], windows[1]
+
+
 def tokens_cases(tmp_path: Path) -> list[Case]:
-    return [Case("characters", {}, *token_windows(), where="data.corpus")]
+    return [Case("characters", {}, *token_windows(), where="data.corpus"),
+            Case("subwords", {}, *subword_windows(), where="data.corpus")]
 
 
 def next_token_cases(tmp_path: Path) -> list[Case]:
     def generated(described: dict[str, Any], n: int) -> dict[str, torch.Tensor]:
         return {"ids": torch.randint(1, described["vocab_size"], (n, 5), generator=torch.Generator().manual_seed(0))}
-    return [Case("characters", {}, *token_windows(), where="data.corpus", head_output=generated)]
+    return [Case("characters", {}, *token_windows(), where="data.corpus", head_output=generated),
+            Case("subwords", {}, *subword_windows(), where="data.corpus", head_output=generated)]
+
+
+def sequence_cases(tmp_path: Path) -> list[Case]:
+    def written(described: dict[str, Any], n: int) -> dict[str, torch.Tensor]:
+        ids = torch.randint(3, described["vocab_size"], (n, 6), generator=torch.Generator().manual_seed(0))
+        ids[:, 4] = described["eos_id"]  # a translation ends at </s>; what follows is not read
+        return {"ids": ids}
+    train = ["Ein Hund rennt.", "Eine Katze schläft auf dem Sofa.", "Zwei Hunde rennen im Park."] * 5
+    values = ["Ein Hund schläft.", "Drei Katzen, zwei Hunde!"]
+    return [Case("bpe", {"min_frequency": 1, "vocab_size": 60}, train, values, where="data.outputs",
+                 head_output=written),
+            Case("word", {"tokenizer": "word", "min_frequency": 1}, train, values, where="data.outputs",
+                 head_output=written)]
 
 
 SAMPLES: dict[str, Callable[[Path], list[Case]]] = {
     "number": number_cases, "category": category_cases, "binary": binary_cases, "image": image_cases,
     "text": text_cases, "audio": audio_cases, "timeseries": timeseries_cases, "forecast": forecast_cases,
-    "tokens": tokens_cases, "next_token": next_token_cases,
+    "tokens": tokens_cases, "next_token": next_token_cases, "sequence": sequence_cases,
 }
 
 

@@ -100,3 +100,28 @@ def test_each_epoch_leaves_samples_and_the_report_shows_the_first_and_last(lm_ru
     report = (Path(lm_run) / "report.html").read_text()
     assert "after epoch 1" in report and "after epoch 12" in report and "language model" in report
     assert escape(rows[-1]["samples"][0][:40]) in report  # the last epoch's text itself, escaped as the page does
+
+
+def test_the_report_draws_the_self_attention_per_layer_and_head(lm_run):
+    from pathlib import Path
+
+    from deepscope.explain.attention import attention_maps
+
+    maps = attention_maps(ds.load(lm_run), "To be, or not")
+    assert maps.weights["self"].shape == (2, 2, 13, 13) and maps.keys[:2] == ["T", "o"]
+    assert abs(maps.weights["self"][..., 0, 1:]).max() == 0  # causal: the first character sees only itself
+    assert "self-attention per layer and head" in (Path(lm_run) / "report.html").read_text()
+
+
+def test_a_subword_language_model_learns_and_writes_the_verse_back(tmp_path):
+    (tmp_path / "verse.txt").write_text(VERSE * 80, encoding="utf-8")
+    run = ds.train({"data": {"source": str(tmp_path / "verse.txt"),
+                             "corpus": {"tokens": "subwords", "vocab_size": 300, "context": 16}},
+                    "model": {"encoder": {"name": "transformer", "d_model": 48, "heads": 2, "layers": 2,
+                                          "dropout": 0.0}},
+                    "train": {"epochs": 8, "batch_size": 16, "optimizer": {"name": "adamw", "lr": 0.01}},
+                    "run": {"root": str(tmp_path / "runs")}}, progress=False)
+    assert read_val(str(run.dir))["nats"] < 0.5
+    model = ds.load(run.dir)
+    assert model.generate("To be, or not", max_tokens=8, temperature=0)[0].startswith(" to be, that")
+    assert model.generate("", max_tokens=4, temperature=0)[0]  # an empty prompt starts after a line break

@@ -43,6 +43,7 @@ def register() -> None:
         runs,
         serve,
         train,
+        translate,
         ui,
     )
 

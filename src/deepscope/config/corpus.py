@@ -6,6 +6,7 @@ part only; a held-out character it lacks reads as <unk>.
 
     corpus: {context: 256}                       # characters, 90 % train / 10 % validation
     corpus: {context: 128, val: 0.05, test: 0.05, stride: 64}
+    corpus: {tokens: subwords, vocab_size: 1024}  # byte-level BPE learned on the training part (data/subwords.py)
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ from deepscope.config.section import Section
 
 
 class CorpusConfig(Section):
-    tokens: Literal["characters"] = Field("characters", description="what a token is: one character")
+    tokens: Literal["characters", "subwords"] = Field(
+        "characters", description="what a token is: one character, or a learned subword (byte-level BPE: frequent "
+        "pieces of words, every text round-trips exactly)")
+    vocab_size: int | None = Field(None, ge=257, le=65536, description="subwords: the vocabulary, the 256 bytes "
+                                   "and <unk> included (default 1024)")
     context: int = Field(256, ge=2, le=8192, description="tokens the model reads at once (and predicts the next of)")
     val: float = Field(0.1, ge=0.0, lt=1.0, description="the fraction of the text after the training part, for "
                                                         "validation")
@@ -28,6 +33,8 @@ class CorpusConfig(Section):
 
     @model_validator(mode="after")
     def _training_left(self) -> CorpusConfig:
+        if self.vocab_size is not None and self.tokens == "characters":
+            raise ValueError("vocab_size applies to tokens: subwords (a character vocabulary is the text's characters)")
         if self.val + self.test >= 0.9:
             raise ValueError(f"val ({self.val:g}) and test ({self.test:g}) leave too little text to train on; keep "
                              "them under 0.9 together")

@@ -18,8 +18,11 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from deepscope.config.corpus import CorpusConfig
 from deepscope.config.echo import shown
+from deepscope.config.music import MusicConfig
 from deepscope.config.registry import OPTIMIZER_NAMES, SCHEDULE_NAMES, unknown_name
 from deepscope.config.section import Section
+from deepscope.config.series import SeriesConfig
+from deepscope.config.translation import TranslationConfig
 from deepscope.config.values import Seed, Size
 
 
@@ -76,64 +79,6 @@ class AugmentConfig(Section):
 
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")  # the devices deepscope trains on (training/distributed.py)
 
-FillMethod = Literal["interpolate", "ffill", "drop"]  # how a series' missing values are filled (data/gaps.py)
-
-
-class SeriesConfig(Section):
-    """A time series (a CSV with a time column): windows of `lookback` steps in, `horizon` steps out, split by time.
-
-    The last `holdout` steps are the test period and the `val` steps before them the validation period;
-    scaling is fitted on the training period only (see deepscope/data/windows.py). Each field says what it does.
-
-        series: {time: Month, lookback: 24, horizon: 12, holdout: 24, scale: log, relative: true}
-        series: {time: [year, month, day, hour], target: pm2.5, fill: {pm2.5: interpolate}, categorical: [cbwd]}
-    """
-
-    time: str | list[str] = Field(
-        description="the time column: ISO 8601 dates/times (1949-01, 1981-01-31, 2010-01-01 06:00) or step numbers; "
-                    "or the columns that hold its parts as whole numbers, coarsest first: [year, month, day, hour] "
-                    "(then minute, second; a leading part of that list, e.g. [year, month])")
-    values: list[str] | None = Field(None, description="value columns, the input channels (default: all but time)")
-    categorical: list[str] = Field(
-        default_factory=list,
-        description="value columns that hold categories (a wind direction: NW, NE, SE, cv), each given to the "
-                    "model as one-hot channels over the categories of the training period (one never seen there "
-                    "is all zeros); they join the inputs whether or not `values` lists them; never the target")
-    fill: FillMethod | dict[str, FillMethod] | None = Field(
-        None,
-        description="what to do with missing values (empty, NA, nan, ...): interpolate (linear in time; a gap at "
-                    "either end takes the nearest value; numbers only), ffill (the last value before; a gap at "
-                    "the start takes the first value), drop (remove those rows; windows then run across the "
-                    "gap); one method for every column or one per column ({pm2.5: interpolate, cbwd: ffill}). "
-                    "Default: a missing value is an error that names its line")
-    target: str | None = Field(None, description="the value column to forecast (default: the first value column)")
-    lookback: int = Field(24, ge=1, description="past steps the model reads")
-    horizon: int = Field(1, ge=1, description="future steps it forecasts at once")
-    stride: int = Field(1, ge=1, description="steps between the starts of consecutive training windows")
-    holdout: float = Field(0.2, gt=0.0, description="test period: the last steps (>= 1) or a fraction (< 1) of them")
-    val: float = Field(0.1, ge=0.0, description="steps (>= 1) or a fraction (< 1) of the rest, before the test period")
-    season: int | None = Field(None, ge=1,
-                               description="steps per season, for seasonal-naive (default: from the time step: "
-                                           "months 12, quarters 4, weeks 52, days 7, hours 24, minutes 60, "
-                                           "other steps that divide a day: a day's steps; else 1)")
-    scale: Literal["standard", "minmax", "log", "none"] = Field("standard", description="log: log, then standard")
-    relative: bool = Field(False, description="see each window relative to its last value and forecast the change "
-                                              "from it (trends beyond the training range; with log: ratios)")
-    covariates: list[Literal["month", "day_of_year", "day_of_week", "hour"]] = Field(
-        default_factory=list, description="calendar inputs, each as a sin/cos pair of channels")
-    loss: str = Field("mse", description="mse, mae or huber, in scaled units (the forecast head checks it)")
-
-    _one_value = field_validator("values", "categorical", mode="before")(
-        classmethod(lambda cls, v: [v] if isinstance(v, str) else v))
-
-    @field_validator("holdout", "val")
-    @classmethod
-    def _whole_steps(cls, value: float) -> float:
-        if value >= 1 and not float(value).is_integer():
-            raise ValueError("give a whole number of steps (>= 1) or a fraction (< 1)")
-        return value
-
-
 class WeightsConfig(Section):
     """Per-example weights in the training loss: `data.weights`. Validation and test losses and metrics stay
     unweighted, so runs with and without weights are scored alike.
@@ -166,7 +111,8 @@ class DataConfig(Section):
         inputs, outputs: column -> feature type (image, number, category, binary, text, audio), or a dict with
             `type` and the feature's options; an output's other options go to its head (`label_smoothing`).
             Types are inferred where obvious, and outputs from the source where it says (class folders).
-        split, augment, series, corpus: see SplitConfig, AugmentConfig, SeriesConfig, CorpusConfig.
+        split, augment, series, corpus, music, translation: see SplitConfig, AugmentConfig, SeriesConfig,
+            CorpusConfig, MusicConfig, TranslationConfig.
         delimiter, pattern, limit: a table's delimiter; file names that carry columns; at most `limit` rows.
         header, columns, encoding: how a table (a `series` file too) or text file is read; see their descriptions.
         test_source, strip: a separate test file read like `source`; characters stripped from a column's values.
@@ -198,6 +144,12 @@ class DataConfig(Section):
     series: SeriesConfig | None = Field(None, description="forecast a time series: windows instead of rows")
     corpus: CorpusConfig | None = Field(None, description="model a text file: next-token prediction (a language "
                                                           "model, `deepscope generate`); see config/corpus.py")
+    music: MusicConfig | None = Field(None, description="model melodies: one voice of a folder of MusicXML/MIDI "
+                                                        "files (or bach-chorales) as notes to predict; `deepscope "
+                                                        "generate` writes .mid files; see config/music.py")
+    translation: TranslationConfig | None = Field(
+        None, description="translate: parallel text files in a folder (a sequence-to-sequence model, `deepscope "
+                          "translate`); see config/translation.py")
     test_source: str | None = Field(
         None, description="a second file or folder read like `source`, with the same options, as the test split: for "
                           "data sets distributed as a training and a test file (UCI Adult: adult.data, adult.test); "

@@ -49,18 +49,21 @@ class TokenWindows:
     starts: np.ndarray
     context: int
     vocabulary: tuple[str, ...]  # the training vocabulary, which the features fit from
+    unit: str = "characters"  # what a token is: "characters", or "notes" (data/music.py: token names, two a note)
+    tokenizer: str | None = None  # "subwords": the byte-level BPE's JSON (data/subwords.py), saved with the model
 
     @classmethod
-    def over(cls, ids: np.ndarray, vocabulary: list[str], *, context: int, stride: int) -> TokenWindows:
+    def over(cls, ids: np.ndarray, vocabulary: list[str], *, context: int, stride: int,
+             unit: str = "characters", tokenizer: str | None = None) -> TokenWindows:
         starts = np.arange(0, len(ids) - context, stride, dtype=np.int64)  # each needs context + 1 ids
-        return cls(ids, starts, context, tuple(vocabulary))
+        return cls(ids, starts, context, tuple(vocabulary), unit, tokenizer)
 
     def __len__(self) -> int:
         return len(self.starts)
 
     def __getitem__(self, index: slice | np.ndarray) -> TokenWindows:
         """Some of the windows (`windows[:1]`, `windows[order]`), over the same ids."""
-        return TokenWindows(self.ids, self.starts[index], self.context, self.vocabulary)
+        return TokenWindows(self.ids, self.starts[index], self.context, self.vocabulary, self.unit, self.tokenizer)
 
     def inputs(self) -> np.ndarray:
         return self._slices(0)

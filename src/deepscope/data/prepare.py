@@ -22,6 +22,8 @@ from deepscope.data.sources import TABLE_OPTIONS, load_source
 from deepscope.data.sources.base import RawData
 from deepscope.data.sources.corpus import load_corpus_splits
 from deepscope.data.sources.csv_table import infer_feature_type
+from deepscope.data.sources.music import load_music_splits
+from deepscope.data.sources.parallel import load_parallel_splits
 from deepscope.data.sources.series import load_series_splits
 from deepscope.data.splits import make_splits
 from deepscope.data.weights import EXAMPLE_WEIGHT, balance_weights
@@ -56,6 +58,9 @@ def prepare_data(config: DataConfig) -> PreparedData:
     if config.weights is not None:  # training batches only: validation and test are scored unweighted
         weights = balance_weights(train, config.weights.balance)
         splits["train"] = TensorData({**splits["train"].tensors, EXAMPLE_WEIGHT: torch.from_numpy(weights)})
+    sentences = [name for name, f in features.items() if f.type in ("text", "sequence")]
+    if any(f.type == "sequence" for f in outputs.values()):  # a model that cuts each batch to its longest sentence
+        splits["train"].lengths = sum((splits["train"].tensors[name] != 0).sum(dim=1) for name in sentences)
     images = [name for name, f in inputs.items() if f.kind == "image"]
     augment = config.augment
     if images and (augment.flip != "none" or augment.shift or augment.rotate):
@@ -73,6 +78,10 @@ def load_splits(config: DataConfig) -> tuple[RawData, dict[str, Feature], dict[s
         return load_series_splits(config)
     if config.corpus is not None:  # a text to model: token windows per positional split (data/corpus.py)
         return load_corpus_splits(config)
+    if config.music is not None:  # melodies: token windows of one voice per split of whole pieces (data/music.py)
+        return load_music_splits(config)
+    if config.translation is not None:  # sentence pairs from parallel files (data/sources/parallel.py)
+        return load_parallel_splits(config)
     reading = {key: getattr(config, key) for key in TABLE_OPTIONS}  # how a table or text file is read
     raw = load_source(config.source, pattern=config.pattern, **reading)
     if config.test_source is not None:

@@ -20,9 +20,10 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-PAD, UNK = "<pad>", "<unk>"
-PAD_ID, UNK_ID = 0, 1
+PAD, UNK, EOS = "<pad>", "<unk>", "</s>"
+PAD_ID, UNK_ID, EOS_ID = 0, 1, 2
 SPECIAL_TOKENS = [PAD, UNK]
+SEQUENCE_SPECIAL_TOKENS = [PAD, UNK, EOS]  # a text to write also needs its end (and the decoder's start)
 SUBWORD_PREFIX = "##"  # marks a piece that continues a word, so "film" and the "film" of "filmmaker" differ
 
 WORD_PATTERN = re.compile(
@@ -97,7 +98,8 @@ class SubwordTokenizer:
         return {"subword": self.hf.to_str()}
 
 
-def train_tokenizer(kind: str, texts: list[str], *, vocab_size: int, min_frequency: int) -> Tokenizer:
+def train_tokenizer(kind: str, texts: list[str], *, vocab_size: int, min_frequency: int,
+                    specials: list[str] = SPECIAL_TOKENS) -> Tokenizer:
     """Learn a vocabulary (or subword merges) of at most `vocab_size` tokens, specials included, from `texts`.
 
     Args:
@@ -105,6 +107,8 @@ def train_tokenizer(kind: str, texts: list[str], *, vocab_size: int, min_frequen
         texts: the training texts, already normalised (e.g. lower-cased).
         vocab_size: the largest vocabulary, counting `<pad>` and `<unk>`; the most frequent tokens are kept.
         min_frequency: tokens (for subwords: merges) seen fewer times than this are left out.
+        specials: the reserved tokens, ids 0, 1, ...: SPECIAL_TOKENS, or SEQUENCE_SPECIAL_TOKENS for a text that
+            a model writes (with its end, `</s>`).
 
     Example:
         >>> train_tokenizer("char", ["abba"], vocab_size=10, min_frequency=1).tokens
@@ -114,8 +118,8 @@ def train_tokenizer(kind: str, texts: list[str], *, vocab_size: int, min_frequen
         split = SPLITTERS[kind]
         counts = Counter(token for text in texts for token in split(text))
         kept = sorted((t for t, n in counts.items() if n >= min_frequency), key=lambda t: (-counts[t], t))
-        return VocabularyTokenizer(kind, SPECIAL_TOKENS + kept[: vocab_size - len(SPECIAL_TOKENS)])
-    return SubwordTokenizer(_train_subword(kind, texts, vocab_size, min_frequency))
+        return VocabularyTokenizer(kind, specials + kept[: vocab_size - len(specials)])
+    return SubwordTokenizer(_train_subword(kind, texts, vocab_size, min_frequency, specials))
 
 
 def load_tokenizer(kind: str, state: dict[str, Any]) -> Tokenizer:
@@ -127,12 +131,13 @@ def load_tokenizer(kind: str, state: dict[str, Any]) -> Tokenizer:
     return SubwordTokenizer(HfTokenizer.from_str(state["subword"]))
 
 
-def _train_subword(kind: str, texts: Iterable[str], vocab_size: int, min_frequency: int) -> Any:
+def _train_subword(kind: str, texts: Iterable[str], vocab_size: int, min_frequency: int,
+                   specials: list[str]) -> Any:
     from tokenizers import Tokenizer as HfTokenizer
     from tokenizers import models, pre_tokenizers, trainers
 
     options = {
-        "vocab_size": vocab_size, "min_frequency": min_frequency, "special_tokens": SPECIAL_TOKENS,
+        "vocab_size": vocab_size, "min_frequency": min_frequency, "special_tokens": specials,
         "continuing_subword_prefix": SUBWORD_PREFIX, "show_progress": False,
     }
     if kind == "bpe":
@@ -146,5 +151,34 @@ def _train_subword(kind: str, texts: Iterable[str], vocab_size: int, min_frequen
     # the words are joined by single spaces and split again on them: the regex stays the one word splitter
     hf.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     hf.train_from_iterator((" ".join(split_words(text)) for text in texts), trainer)
-    assert hf.token_to_id(PAD) == PAD_ID and hf.token_to_id(UNK) == UNK_ID  # specials come first
+    assert [hf.token_to_id(token) for token in specials] == list(range(len(specials)))  # specials come first
     return hf
+
+
+# no space before closing marks and clitics, none after opening ones: the inverse of split_words for the usual cases
+_NO_SPACE_BEFORE = re.compile(r" (?=[.,!?;:%)\]}]|n't\b|'(?:s|re|ve|ll|d|m|em)\b)")
+_NO_SPACE_AFTER = re.compile(r"(?<=[(\[{]) ")
+
+
+def detokenize(tokens: Iterable[str]) -> str:
+    """Text from the tokens of a tokenizer: subword pieces marked `##` join the piece before them, words are
+    joined by spaces, then the spaces `split_words` put around punctuation and clitics are taken out again.
+
+    Example:
+        >>> detokenize(["Ein", "Mann", "fähr", "##t", "Rad", ".", "Is", "n't", "it", "(", "red", ")", "?"])
+        "Ein Mann fährt Rad. Isn't it (red)?"
+    """
+    words: list[str] = []
+    for token in tokens:
+        if token.startswith(SUBWORD_PREFIX) and words:
+            words[-1] += token[len(SUBWORD_PREFIX) :]
+        else:
+            words.append(token)
+    return _NO_SPACE_AFTER.sub("", _NO_SPACE_BEFORE.sub("", " ".join(words)))
+
+
+def ids_to_text(rows: Iterable[list[int]], tokens: list[str]) -> list[str]:
+    """Rows of ids a model wrote -> texts: each row read up to its first `</s>`, specials left out, detokenized."""
+    first = len(SEQUENCE_SPECIAL_TOKENS)
+    return [detokenize(tokens[i] for i in (row[: row.index(EOS_ID)] if EOS_ID in row else row) if i >= first)
+            for row in rows]

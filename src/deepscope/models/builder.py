@@ -104,6 +104,10 @@ def build_model(config: dict[str, Any], inputs: dict[str, dict[str, Any]],
         from deepscope.models.next_token import build_language_model
 
         return build_language_model(config, inputs, outputs)
+    if any(d["type"] == "sequence" for d in outputs.values()):
+        from deepscope.models.translation import build_seq2seq_model
+
+        return build_seq2seq_model(config, inputs, outputs)
     groups = _group_inputs(inputs)
     encoders = {key: _encoder(key, names, inputs, config) for key, names in groups.items()}
     combiner_config = config.get("combiner") or {}

@@ -2,6 +2,8 @@
 
 - The prompt is encoded with the run's vocabulary; a character it never saw is refused, naming it. An empty
   prompt starts the text after a line break when the vocabulary has one (a text's start), else it is refused.
+  A melody run's prompt is token names (data/music.py), and its texts are token names too; every melody starts
+  at a <piece> token, empty prompt or not (models/melody.py turns the tokens into notes).
 - `max_tokens` new tokens (1 to MAX_TOKENS). Past the model's context the window slides: each new token is
   predicted from the last `context` tokens (models/language/sampling.py).
 - Sampling: `temperature` (0: always the most likely token), then `top_k` (only the k likeliest) and `top_p`
@@ -15,6 +17,7 @@ from typing import Any
 
 import torch
 
+from deepscope.data.music import PIECE
 from deepscope.errors import UserError
 
 MAX_TOKENS = 100_000  # one call's new tokens at most: a novel's chapter; more is a typo
@@ -25,7 +28,7 @@ def generate_text(model: Any, tokens: Any, prompt: str = "", *, max_tokens: int 
                   use_cache: bool = True) -> list[str]:
     """`n` continuations of `prompt` (without it). `model` is a NextTokenModel, `tokens` its input feature."""
     _check(max_tokens, temperature, top_k, top_p, n)
-    ids = tokens.ids(prompt) if prompt else _start(tokens)
+    ids = _start(tokens) + tokens.ids(prompt) if tokens.is_music else tokens.ids(prompt) if prompt else _start(tokens)
     device = next(model.parameters()).device
     prompt_ids = torch.tensor([ids] * n, dtype=torch.long, device=device)
     generator = torch.Generator(device=device)
@@ -42,6 +45,10 @@ def generate_text(model: Any, tokens: Any, prompt: str = "", *, max_tokens: int 
 
 def _start(tokens: Any) -> list[int]:
     vocabulary = tokens.fitted["vocabulary"]
+    if tokens.is_music:  # a melody starts where a piece does
+        return [vocabulary.index(PIECE)]
+    if tokens.fitted.get("unit") == "subwords":
+        return tokens.ids("\n")[-1:]
     if "\n" not in vocabulary:
         raise UserError("the prompt is empty, and this model's text has no line breaks to start after; give a "
                         "prompt (--prompt \"...\")")

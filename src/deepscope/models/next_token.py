@@ -22,11 +22,12 @@ Batch = dict[str, torch.Tensor]
 
 class NextTokenModel(nn.Module):
     def __init__(self, body: nn.Module, *, input_name: str, output_name: str, characters: bool,
-                 label_smoothing: float = 0.0):
+                 label_smoothing: float = 0.0, note_ids: list[int] | None = None):
         super().__init__()
         self.body = body
         self.input_name, self.output_name = input_name, output_name
         self.characters, self.label_smoothing = characters, label_smoothing
+        self.note_ids = note_ids  # a melody's duration tokens, one per note (data/music.py): nats per note
 
     @property
     def context(self) -> int:
@@ -42,7 +43,7 @@ class NextTokenModel(nn.Module):
                                            label_smoothing=self.label_smoothing)
 
     def metrics(self) -> dict[str, Metric]:
-        return {self.output_name: LanguageModelMetrics(characters=self.characters)}
+        return {self.output_name: LanguageModelMetrics(characters=self.characters, note_ids=self.note_ids)}
 
     def update_metrics(self, metrics: dict[str, Metric], outputs: dict[str, torch.Tensor], batch: Batch) -> None:
         metrics[self.output_name].update(outputs[self.output_name], batch[self.output_name])
@@ -89,4 +90,4 @@ def build_language_model(config: dict[str, Any], inputs: dict[str, dict[str, Any
     head = target.get("head") or {}
     return NextTokenModel(body, input_name=input_name, output_name=output_name,
                           characters=tokens.get("unit") == "characters",
-                          label_smoothing=float(head.get("label_smoothing", 0.0)))
+                          label_smoothing=float(head.get("label_smoothing", 0.0)), note_ids=tokens.get("note_ids"))

@@ -61,16 +61,34 @@ class Predictor:
             rows += [{k: v for part in parts for k, v in part.items()} for parts in zip(*decoded)]
         return rows
 
-    def generate(self, prompt: str = "", **options: Any) -> list[str]:
+    def generate(self, prompt: str = "", **options: Any) -> list[Any]:
         """Continuations of `prompt` from a language-model run (data.corpus); options and what is refused:
-        models/generation.py (max_tokens, temperature, top_k, top_p, n, seed)."""
+        models/generation.py (max_tokens, temperature, top_k, top_p, n, seed). A melody run (data.music) gives
+        Melody objects instead (models/melody.py: notes, tokens, write_midi)."""
         from deepscope.models.generation import generate_text
+        from deepscope.models.melody import generate_melodies
 
         tokens = next((f for f in self.inputs.values() if f.type == "tokens"), None)
         if tokens is None:
             raise UserError(f"this run is not a language model (it predicts {', '.join(self.outputs)}); generate "
                             "needs a run trained on a text with data.corpus")
+        if tokens.is_music:
+            return generate_melodies(self.model, tokens, prompt, **options)
         return generate_text(self.model, tokens, prompt, **options)
+
+    def translate(self, texts: str | Sequence[str], *, beam: int = 5, alpha: float = 0.6,
+                  batch_size: int = 64) -> list[str]:
+        """Translations of `texts` (one text or a list) from a sequence-to-sequence run (data.translation); beam 1
+        is greedy. What is refused: models/translating.py."""
+        from deepscope.models.translating import translate_texts
+
+        target = next((f for f in self.outputs.values() if f.type == "sequence"), None)
+        if target is None:
+            raise UserError(f"this run does not translate (it predicts {', '.join(self.outputs)}); translate needs a "
+                            "run trained with data.translation (or a sequence output)")
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        source = next(iter(self.inputs.values()))
+        return translate_texts(self.model, source, target, texts, beam=beam, alpha=alpha, batch_size=batch_size)
 
     def check_predicts(self) -> None:
         """A UserError for a language model, which writes text (`generate`) rather than predicting from inputs."""

@@ -104,6 +104,10 @@ class ReportContext:
         return any(f.type == "next_token" for f in self.outputs.values())
 
     @property
+    def is_translation(self) -> bool:
+        return any(f.type == "sequence" for f in self.outputs.values())
+
+    @property
     def eval_split(self) -> str | None:
         """The split the report evaluates on: test, else val."""
         if self.data is not None:

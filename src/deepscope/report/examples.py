@@ -31,6 +31,10 @@ def render(context: ReportContext) -> str:
         from deepscope.report.samples import render as samples
 
         return samples(context)
+    if context.is_translation:
+        from deepscope.report.translations import render_examples
+
+        return render_examples(context)
     predictions = context.predictions()
     if not predictions:
         reason = context.missing.get("model") or context.missing.get("data") or "no evaluation data"

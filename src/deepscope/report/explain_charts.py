@@ -68,7 +68,7 @@ def column_importance_png(names: Sequence[str], scores: Any, path: str | Path, *
 
 
 def attention_png(weights: Any, tokens: Sequence[str], path: str | Path, *, rollout: Any = None,
-                  title: str = "") -> Path:
+                  title: str = "", query_tokens: Sequence[str] | None = None) -> Path:
     """A grid of attention matrices, a row per layer and a column per head (queries down, keys across), each on
     its own scale (darkest = its largest weight); `rollout` (q, k), when given, in a panel of its own on the
     right (Abnar and Zuidema, 2020: attention carried through all layers).
@@ -76,6 +76,7 @@ def attention_png(weights: Any, tokens: Sequence[str], path: str | Path, *, roll
     Args:
         weights: (layers, heads, q, k); one layer may be (heads, q, k), one matrix (q, k).
         tokens: one per key position (and per query too when q == k); labels are thinned on long sequences.
+        query_tokens: one per query position, where they differ from the keys (a translation's target tokens).
     """
     matrices = as_array(weights, "attention")
     if matrices.ndim not in (2, 3, 4) or 0 in matrices.shape:
@@ -84,6 +85,8 @@ def attention_png(weights: Any, tokens: Sequence[str], path: str | Path, *, roll
     layers, heads, queries, keys = matrices.shape
     if len(tokens) != keys:
         raise DataError(f"attention: {len(tokens)} tokens for {keys} key positions; give one token per position")
+    if query_tokens is not None and len(query_tokens) != queries:
+        raise DataError(f"attention: {len(query_tokens)} query tokens for {queries} query positions")
     extra = None if rollout is None else as_array(rollout, "attention rollout")
     if extra is not None and extra.shape != (queries, keys):
         raise DataError(f"attention: a rollout of shape {extra.shape} is not (queries, keys) = {(queries, keys)}")
@@ -95,10 +98,13 @@ def attention_png(weights: Any, tokens: Sequence[str], path: str | Path, *, roll
     parts = figure.subfigures(1, 2, width_ratios=[heads, 2]) if extra is not None else [figure]
     grid = parts[0].subplots(layers, heads, squeeze=False)
     labels = _token_labels(tokens, max(2, int(panel * LABELS_PER_INCH)))
+    rows = labels if query_tokens is None else _token_labels(query_tokens, max(2, int(panel * LABELS_PER_INCH)))
+    labelled = queries == keys or query_tokens is not None
     for layer in range(layers):
         for head in range(heads):
             ax = grid[layer, head]
-            _matrix(ax, matrices[layer, head], labels, queries == keys, left=head == 0, bottom=layer == layers - 1)
+            _matrix(ax, matrices[layer, head], labels, labelled, left=head == 0, bottom=layer == layers - 1,
+                    rows=rows)
             if layer == 0:
                 ax.set_title(f"head {head + 1}", fontsize=8)
             if head == 0:
@@ -106,7 +112,7 @@ def attention_png(weights: Any, tokens: Sequence[str], path: str | Path, *, roll
     parts[0].suptitle(text(title or "attention per layer and head (queries down, keys across)"), fontsize=10)
     if extra is not None:
         ax = parts[1].subplots()
-        _matrix(ax, extra, labels, queries == keys, left=True, bottom=True)
+        _matrix(ax, extra, labels, labelled, left=True, bottom=True, rows=rows)
         ax.set_title("rollout over all layers", fontsize=9)
     return write_png(figure, path)
 
@@ -147,13 +153,16 @@ def _token_labels(tokens: Sequence[str], limit: int) -> tuple[list[int], list[st
     return positions, [text(tokens[i]) for i in positions]
 
 
-def _matrix(ax: Any, matrix: np.ndarray, labels: tuple[list[int], list[str]], square: bool, *, left: bool,
-            bottom: bool) -> None:
-    """One attention matrix (q, k) on its own scale, token labels on the outer edges of the grid only."""
-    ax.imshow(matrix, cmap="Blues", vmin=0, vmax=max(float(matrix.max()), 1e-12), interpolation="nearest")
+def _matrix(ax: Any, matrix: np.ndarray, labels: tuple[list[int], list[str]], labelled: bool, *, left: bool,
+            bottom: bool, rows: tuple[list[int], list[str]] | None = None) -> None:
+    """One attention matrix (q, k) on its own scale, token labels on the outer edges of the grid only; `rows`
+    labels the queries (default: the keys' labels, for a square matrix)."""
+    ax.imshow(matrix, cmap="Blues", vmin=0, vmax=max(float(matrix.max()), 1e-12), interpolation="nearest",
+              aspect="auto" if rows is not None and rows is not labels else "equal")
     positions, names = labels
     ax.set_xticks(positions, names if bottom else [], rotation=90, fontsize=7)
-    if square:
-        ax.set_yticks(positions, names if left else [], fontsize=7)
+    if labelled:
+        row_positions, row_names = rows or labels
+        ax.set_yticks(row_positions, row_names if left else [], fontsize=7)
     else:
         ax.tick_params(axis="y", labelleft=left, labelsize=7)

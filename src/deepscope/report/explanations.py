@@ -16,10 +16,7 @@ model-randomisation check re-runs a method once per layer and is left to `deepsc
 
 from __future__ import annotations
 
-import tempfile
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,7 +35,7 @@ from deepscope.explain.view import ScoreView
 from deepscope.report import explain_plots as plots
 from deepscope.report.context import ReportContext
 from deepscope.report.diagnostics import finding_html
-from deepscope.report.html import escape, figure, image, note, number, paragraph, table
+from deepscope.report.html import drawn_png, escape, figure, image, note, number, paragraph, table
 
 SHOWN = 8  # worst examples drawn per method: a row of the image grid
 # The faithfulness numbers are measured on other examples than the worst (the sample's first rows, a random draw):
@@ -63,8 +60,10 @@ def render(context: ReportContext) -> str:
     if context.is_forecast:
         return note("A forecaster's explanations (the lags and covariates it leans on) are not drawn in the report "
                     "yet: run `deepscope explain RUN --split test`.")
-    if context.is_language_model:
-        return note("A language model's attention is not drawn in the report yet.")
+    if context.is_language_model or context.is_translation:
+        from deepscope.report.attention import render as attention
+
+        return attention(context)
     predictions = context.predictions()
     if not predictions:
         reason = context.missing.get("model") or context.missing.get("data") or "no evaluation data"
@@ -106,13 +105,13 @@ def _drawing(context: ReportContext, output: str, e: Explanation, primary: Any, 
     n = len(rows)
     titles = [_title(context, output, e, i, primary, rows[i]) for i in range(n)]
     if e.modality == "image":
-        png = _png(lambda path: plots.image_attribution_png(e.inputs[:n], e.attributions[:n], path, titles=titles))
+        png = drawn_png(lambda path: plots.image_attribution_png(e.inputs[:n], e.attributions[:n], path, titles=titles))
         return image(png, f"{e.method} maps", "attribution")
     if e.modality == "text":
         scores = [e.attributions[i, :len(e.tokens[i])].tolist() for i in range(n)]
         return plots.token_attribution_body(e.tokens[:n], scores, titles=titles)
     if e.modality == "audio":
-        return "".join(image(_png(lambda path, i=i: plots.spectrogram_attribution_png(
+        return "".join(image(drawn_png(lambda path, i=i: plots.spectrogram_attribution_png(
             e.inputs[i], e.attributions[i].expand(e.inputs.shape[1:]), path, title=titles[i])),
             f"{e.method} spectrogram map", "attribution") for i in range(min(AUDIO_SHOWN, n)))
     if e.modality == "table":
@@ -120,7 +119,7 @@ def _drawing(context: ReportContext, output: str, e: Explanation, primary: Any, 
     if e.modality == "series":
         mean = e.attributions[:n].mean(dim=0).expand(e.inputs.shape[1:])  # (lookback, channels)
         labels = e.labels or [str(c) for c in range(mean.shape[1])]
-        return image(_png(lambda path: plots.series_attribution_png(
+        return image(drawn_png(lambda path: plots.series_attribution_png(
             mean, labels, path, title=f"{e.method}: mean over the {n} worst")), f"{e.method} map", "attribution")
     return note(f"Drawing {e.modality} explanations is not supported yet.")
 
@@ -148,7 +147,7 @@ def _importance(context: ReportContext, view: ScoreView, output: str) -> str:
         targets = view(x, *extra).argmax(dim=1) if view.classifies else torch.zeros(n, dtype=torch.long)
     importance = permutation_importance(view, batch, targets, repeats=PERMUTATION_REPEATS)
     intervals = list(zip(importance.low.tolist(), importance.high.tolist()))
-    png = _png(lambda path: plots.column_importance_png(
+    png = drawn_png(lambda path: plots.column_importance_png(
         importance.labels, importance.mean, path, intervals=intervals,
         title=f"permutation importance over {n} rows ({importance.repeats} shuffles)", xlabel="score drop"))
     return ("<h3>Column importance</h3>" + figure(image(png, "permutation importance", "chart"),
@@ -201,12 +200,6 @@ def faithfulness_html(measured: list[Faithfulness]) -> str:
     parts += [finding_html(finding.to_dict()) for finding in findings] or [
         paragraph("Every method beats a random order on deletion by a clear margin.")]
     return "\n".join(parts)
-
-
-def _png(draw: Callable[[Path], Path]) -> bytes:
-    """The PNG bytes a report/explain_plots function writes (it writes files; the page embeds them)."""
-    with tempfile.TemporaryDirectory(prefix="deepscope-report-") as folder:
-        return draw(Path(folder) / "picture.png").read_bytes()
 
 
 def _device(context: ReportContext) -> torch.device:

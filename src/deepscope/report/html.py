@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import html
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from deepscope.formats import table_number
@@ -172,6 +174,12 @@ def cards(items: Iterable[tuple[str, Any]]) -> str:
     parts = [f"<div class=\"card\"><div class=\"value\">{number(v)}</div><div class=\"label\">{escape(k)}</div></div>"
              for k, v in items]
     return "<div class=\"cards\">" + "".join(parts) + "</div>" if parts else ""
+
+
+def drawn_png(draw: Callable[[Path], Path]) -> bytes:
+    """The PNG bytes a report/explain_plots function writes (it writes files; the page embeds them)."""
+    with tempfile.TemporaryDirectory(prefix="deepscope-report-") as folder:
+        return draw(Path(folder) / "picture.png").read_bytes()
 
 
 def image(png: bytes, alt: str, css: str = "") -> str:

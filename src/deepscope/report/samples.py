@@ -1,10 +1,12 @@
 """A language model's examples: the texts it wrote after its first and its last epochs (RUN/samples.jsonl, the
-same seed each epoch), so a reader sees what training taught it, beside the loss curve."""
+same seed each epoch), so a reader sees what training taught it, beside the loss curve. A music run's samples
+are melodies' tokens: they are drawn as piano rolls (report/melodies.py)."""
 
 from __future__ import annotations
 
 import json
 
+from deepscope.data.music import is_music_token
 from deepscope.report.context import ReportContext
 from deepscope.report.html import escape, note, paragraph
 from deepscope.track.runfiles import folder_text
@@ -18,6 +20,10 @@ def render(context: ReportContext) -> str:
     if not by_epoch:
         return note(problem or "This language model kept no samples while it trained; `deepscope generate RUN --n 3` "
                     "writes some now.")
+    if _melodies(by_epoch):
+        from deepscope.report.melodies import render as melodies
+
+        return melodies(by_epoch)
     epochs = sorted(by_epoch)
     shown = [epochs[0]] + ([epochs[-1]] if len(epochs) > 1 else [])
     parts = [paragraph(f"Texts written with the same seed after epoch {epochs[0]} and after epoch {epochs[-1]}, "
@@ -26,6 +32,12 @@ def render(context: ReportContext) -> str:
         parts.append(f"<h3>after epoch {epoch}</h3>")
         parts += [f"<pre>{escape(sample[:MAX_CHARS])}</pre>" for sample in by_epoch[epoch]]
     return "\n".join(parts)
+
+
+def _melodies(by_epoch: dict[int, list[str]]) -> bool:
+    """Whether the samples are a music run's (token names, data/music.py) rather than text."""
+    names = [name for samples in by_epoch.values() for sample in samples for name in sample.split()]
+    return bool(names) and all(is_music_token(name) for name in names)
 
 
 def _samples(text: str) -> dict[int, list[str]]:

@@ -28,11 +28,18 @@ def resolved_config(config: Config, data: PreparedData) -> Config:
     The note on how auto epochs were chosen goes to the console here, once."""
     values = config.model_dump(mode="json")
     values["train"] = _train_section(config, len(data.splits["train"]))
-    if config.data.series is None:  # a series' windows are its inputs and outputs: data.series describes them
+    if not _section_makes_columns(config):
         values["data"]["inputs"] = _feature_specs(values["data"]["inputs"], data.inputs)
         values["data"]["outputs"] = _feature_specs(values["data"]["outputs"], data.outputs)
     values["model"] = _model_section(values["model"], config.model.model_dump(mode="json", exclude_none=True), data)
     return Config.model_validate(values)
+
+
+def _section_makes_columns(config: Config) -> bool:
+    """A series' windows, a corpus' token windows, a translation's sentence pairs, a music corpus's notes: their
+    section describes the inputs and outputs, which a config then must not give."""
+    data = config.data
+    return any(getattr(data, key, None) is not None for key in ("series", "corpus", "translation", "music"))
 
 
 def _train_section(config: Config, rows: int) -> dict[str, Any]:

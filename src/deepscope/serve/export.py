@@ -81,6 +81,7 @@ def export_run(run: str | Path, fmt: str, out: str | Path | None = None, *, chec
     if check_n < 0:
         raise UserError(f"--check {check_n}: give a number of examples, 0 to skip the check")
     saved = load_model(run)
+    _check_exportable(saved)
     # the rows to trace with are held-out rows too; the file never stores them
     split, sample = _sample(run, saved, split, max(check_n, 2))
     names = list(saved.inputs)
@@ -95,6 +96,15 @@ def export_run(run: str | Path, fmt: str, out: str | Path | None = None, *, chec
     checked = {name: tensor[:check_n] for name, tensor in sample.items()}
     diffs = parity(saved, BACKENDS[fmt](path), checked) if check_n else {}
     return ExportResult(path, fmt, exporter, len(checked[names[0]]) if check_n else 0, split, diffs, reason)
+
+
+def _check_exportable(saved: SavedModel) -> None:
+    """A model that writes (a language model, a translation) loops over its tokens with a cache and stops when it
+    is done: a traced graph would keep one trace's number of steps, so it is refused rather than exported wrong."""
+    writes = [f.type for f in saved.outputs.values() if f.type in ("next_token", "sequence")]
+    if writes:
+        raise UserError(f"this run's model writes its output token by token ({writes[0]}), which an exported graph "
+                        "cannot do faithfully; serve it with `deepscope serve RUN` (PyTorch backend) instead")
 
 
 def parity(saved: SavedModel, backend: ExportedBackend, batch: dict[str, torch.Tensor]) -> dict[str, float]:

@@ -8,6 +8,7 @@ from deepscope.data.features import (  # noqa: F401  (registration)
     forecast,
     image,
     number,
+    sequence,
     text,
     timeseries,
     tokens,

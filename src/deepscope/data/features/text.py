@@ -29,7 +29,7 @@ import torch
 from pydantic import Field
 
 from deepscope.data.features.base import FEATURES, Feature, FeatureOptions, as_array
-from deepscope.data.tokenizers import PAD_ID, UNK_ID, Tokenizer, load_tokenizer, train_tokenizer
+from deepscope.data.tokenizers import PAD_ID, SPECIAL_TOKENS, UNK_ID, Tokenizer, load_tokenizer, train_tokenizer
 
 log = logging.getLogger("deepscope")
 
@@ -65,20 +65,25 @@ class TextFeature(Feature):
     type = "text"
     kind = "sequence"
     Options = TextOptions
+    specials = SPECIAL_TOKENS
 
     def __init__(self, name: str, options: dict[str, Any] | None = None, *, where: str = "data"):
         super().__init__(name, options, where=where)
         self._tokenizer_for: dict[str, Any] | None = None  # the fitted state the cached tokenizer was loaded from
         self._tokenizer: Tokenizer | None = None
+        # one vocabulary for two texts (a translation's two languages): the first feature learns it from its own
+        # training texts and `also_fit_on`, the second takes it over (`tokenizer_from`, fitted first)
+        self.also_fit_on: list[str] = []
+        self.tokenizer_from: TextFeature | None = None
 
     # --- fit ---------------------------------------------------------------------------------------------
     def _fit(self, values: Any) -> dict[str, Any]:
         texts = self._texts(values)
         kind = self.options.tokenizer
-        tokenizer = train_tokenizer(
-            kind, texts,
+        tokenizer = self._shared_tokenizer() or train_tokenizer(
+            kind, texts + (self._texts(self.also_fit_on) if self.also_fit_on else []),
             vocab_size=self.options.vocab_size or DEFAULT_VOCAB_SIZE[kind],
-            min_frequency=self.options.min_frequency or DEFAULT_MIN_FREQUENCY[kind],
+            min_frequency=self.options.min_frequency or DEFAULT_MIN_FREQUENCY[kind], specials=self.specials,
         )
         lengths = np.array([len(ids) for ids in tokenizer.encode_batch(texts)])
         max_length = self.options.max_length or min(int(lengths.max()), LONGEST_DEFAULT[kind])
@@ -89,6 +94,13 @@ class TextFeature(Feature):
         characters = sorted({c for text in texts for c in text if not c.isspace()})
         self._tokenizer_for, self._tokenizer = None, None
         return {**tokenizer.state(), "max_length": max_length, "characters": "".join(characters)}
+
+    def _shared_tokenizer(self) -> Tokenizer | None:
+        if self.tokenizer_from is None:
+            return None
+        if not self.tokenizer_from.fitted:
+            raise RuntimeError(f"{self.name}: {self.tokenizer_from.name} must be fitted first (its vocabulary)")
+        return self.tokenizer_from.tokenizer
 
     # --- encode ------------------------------------------------------------------------------------------
     def encode(self, values: Any) -> torch.Tensor:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from pydantic import Field
 
-from deepscope.config.schema import FillMethod
+from deepscope.config.series import FillMethod
 from deepscope.data.features.base import FEATURES, Feature, FeatureOptions
 from deepscope.data.timeseries import Series, calendar_covariates
 from deepscope.data.windows import SeriesWindows, sliding

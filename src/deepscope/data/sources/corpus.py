@@ -6,12 +6,17 @@ last `test` test. The vocabulary comes from the training part only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from deepscope.data.corpus import TokenWindows, character_ids, character_vocabulary
+from deepscope.data.subwords import ByteBPE
 from deepscope.data.timeseries import expand_path
 from deepscope.errors import ConfigError, DataError
 
+DEFAULT_SUBWORDS = 1024  # Tiny Shakespeare: 2.3 characters a token
 TOKENS, NEXT = "tokens", "next"  # the model's input (the window) and output (each position's next token)
 
 
@@ -25,11 +30,12 @@ def load_corpus_splits(config: Any) -> tuple[Any, dict[str, Any], dict[str, Any]
     _check_corpus_config(config)
     text = read_text(config.source, config.encoding)
     parts = _parts(text, c.val, c.test)
-    vocabulary = character_vocabulary(parts["train"])
+    encode, vocabulary, tokenizer = _tokenizer(c, parts["train"])
     splits = {}
     for split, part in parts.items():
         stride = (c.stride or max(1, c.context // 2)) if split == "train" else c.context  # held out: no overlap
-        windows = TokenWindows.over(character_ids(part, vocabulary), vocabulary, context=c.context, stride=stride)
+        windows = TokenWindows.over(encode(part), vocabulary, context=c.context, stride=stride, unit=c.tokens,
+                                    tokenizer=tokenizer)
         if not len(windows):
             raise DataError(f"data.corpus: the {split} part of {config.source} has {len(part):,} characters, and a "
                             f"window needs context + 1 = {c.context + 1}; lower data.corpus.context or give that "
@@ -39,9 +45,19 @@ def load_corpus_splits(config: Any) -> tuple[Any, dict[str, Any], dict[str, Any]
         splits[split] = {TOKENS: windows, NEXT: windows}
     inputs = {TOKENS: TokensFeature(TOKENS, {}, where="data.corpus")}
     outputs = {NEXT: NextTokenFeature(NEXT, {}, where="data.corpus")}
-    description = (f"corpus {config.source}: {len(text):,} characters, {len(vocabulary) - 1} distinct in training; "
+    kinds = "distinct characters" if c.tokens == "characters" else "subwords"
+    description = (f"corpus {config.source}: {len(text):,} characters, {len(vocabulary) - 1} {kinds} in training; "
                    + ", ".join(f"{k} {len(v):,} characters" for k, v in parts.items()))
     return RawData(splits, {TOKENS: "tokens"}, {NEXT: "next_token"}, description=description), inputs, outputs
+
+
+def _tokenizer(c: Any, train: str) -> tuple[Callable[[str], np.ndarray], list[str], str | None]:
+    """(text -> ids, the vocabulary, the subword tokenizer's JSON or None), fitted on the training text."""
+    if c.tokens == "subwords":
+        bpe = ByteBPE.train(train, vocab_size=c.vocab_size or DEFAULT_SUBWORDS)
+        return lambda part: np.asarray(bpe.encode(part), dtype=np.int64), bpe.tokens, bpe.state()
+    vocabulary = character_vocabulary(train)
+    return lambda part: character_ids(part, vocabulary), vocabulary, None
 
 
 def read_text(source: str, encoding: str | None) -> str:
