@@ -29,6 +29,7 @@ BLOCKS = re.findall(r"```(\w*)\n(.*?)```", README, re.S)
 # the README's stand-ins for a run of yours -> the run this test trains
 RUN_PLACEHOLDERS = re.compile(r"runs/mnist-(?:\d{8}-\d{6}|\.\.\.)|\bmnist-\.\.\.|\bRUN(_A|_B)?\b")
 TRAINING = {"train", "lr-find", "learning-curve"}
+LONG_RUNS = r"sst2|fsdd|temperatures|shakespeare|chorales|multi30k"  # commands on their runs: tested in tests/run
 
 
 def readme_commands(*, shown_with_output: bool = False) -> list[list[str]]:
@@ -114,7 +115,7 @@ def fast_commands() -> list[list[str]]:
     """The README commands that take seconds here: not trainings, not the server."""
     return [argv for argv in COMMANDS
             if argv[0] not in TRAINING | {"ui", "demo", "serve"} and "--server" not in argv  # servers: tests/serve
-            and not re.search(r"sst2|fsdd|temperatures|shakespeare|chorales|multi30k", " ".join(argv))]  # their runs: tests/run
+            and not re.search(LONG_RUNS, " ".join(argv))]
 
 
 def test_the_readme_commands_that_take_seconds_run_and_write_what_their_help_says(readme_runs, monkeypatch):
