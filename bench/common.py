@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import platform
 import statistics
+import time
+from pathlib import Path
 
 import torch
 
@@ -21,14 +23,53 @@ def summary(values: list[float], unit: str = "", digits: int = 2) -> str:
     return f"{median:.{digits}f}{unit} [{min(values):.{digits}f} - {max(values):.{digits}f}] over {len(values)}"
 
 
-def mnist_tensors():
-    """MNIST as normalised float tensors (N, 1, 28, 28), via deepscope's own IDX reader."""
+def time_to_accuracy(points: list[tuple[float, float]], target: float) -> float | None:
+    """The training seconds at the first (cumulative seconds, test accuracy) point at or above `target`; None if
+    no point reaches it. Points are taken at epoch ends, so this is the time of the first epoch that gets there."""
+    return next((seconds for seconds, accuracy in points if accuracy >= target), None)
+
+
+def mnist_raw():
+    """MNIST's uint8 images (N, 28, 28) and int64 labels per split, read by deepscope's own IDX reader (offline,
+    from $DEEPSCOPE_DATA/mnist): the same arrays for every peer."""
     from deepscope.data.sources.builtin import BUILTIN_DATASETS
 
-    raw = BUILTIN_DATASETS.get("mnist").load()
+    return BUILTIN_DATASETS.get("mnist").load()
+
+
+def mnist_tensors():
+    """MNIST as normalised float tensors (N, 1, 28, 28), via deepscope's own IDX reader."""
+    raw = mnist_raw()
     def prepare(split):
         x = torch.from_numpy(raw.splits[split]["image"].copy()).float().div(255).unsqueeze(1)
         return x, torch.from_numpy(raw.splits[split]["label"].astype("int64"))
     (x_train, y_train), (x_test, y_test) = prepare("train"), prepare("test")
     mean, std = x_train.mean(), x_train.std()
     return (x_train - mean) / std, y_train, (x_test - mean) / std, y_test
+
+
+def deepscope_points(config: str | Path, overrides: dict) -> dict:
+    """Train a deepscope config (the Python API, the same path as `deepscope train`) with the test split measured
+    after every epoch, outside the clock: {points: [(training seconds, test accuracy)], seconds: whole call}.
+
+    The test tensors come from preparing the config's data once more (features are fitted on the training split
+    alone, deterministically, so they encode exactly as the run's own); the seconds are the epochs' own `time`."""
+    import deepscope as ds
+    from deepscope.config.loading import load_config
+    from deepscope.data.prepare import prepare_data
+    from deepscope.training.callbacks.base import Callback
+
+    test = prepare_data(load_config(config, overrides).data).splits["test"]
+
+    class TestEachEpoch(Callback):
+        def __init__(self):
+            self.points, self.elapsed = [], 0.0
+
+        def on_epoch_end(self, trainer, logs):
+            self.elapsed += logs["time"]  # the epoch's training time, taken before any callback runs
+            self.points.append((self.elapsed, trainer.evaluate(trainer.eval_model, test)["accuracy"]))
+
+    timer = TestEachEpoch()
+    started = time.perf_counter()
+    ds.train(config, overrides, progress=False, callbacks=[timer])
+    return {"points": timer.points, "seconds": time.perf_counter() - started}

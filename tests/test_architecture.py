@@ -29,6 +29,7 @@ LAYERS: list[set[str]] = [
     {"run"},  # the workflows: train, evaluate, predict, forecast, lr-find, learning curve, runs
     {"serve", "ui"},  # servers on top of the workflows and the run store
     {"cli", "callbacks"},  # the command line, and the `deepscope.callbacks` facade
+    {"__main__"},  # `python -m deepscope` (and `torchrun -m deepscope`): the command line
 ]
 LEVEL = {name: level for level, names in enumerate(LAYERS) for name in names}
 

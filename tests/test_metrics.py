@@ -203,7 +203,14 @@ def test_update_does_not_sync_on_cuda():
 
 
 def test_docstring_examples_run():
-    assert doctest.testmod(metrics_module, extraglobs={"torch": torch}).failed == 0
+    import importlib
+    import pkgutil
+
+    modules = [metrics_module] + [importlib.import_module(f"deepscope.metrics.{m.name}")
+                                  for m in pkgutil.iter_modules(metrics_module.__path__)]
+    results = [doctest.testmod(module, extraglobs={"torch": torch}) for module in modules]
+    assert sum(r.failed for r in results) == 0
+    assert sum(r.attempted for r in results) >= 10  # every family's examples ran
 
 
 def test_every_metric_declares_the_direction_of_each_score_it_reports():
@@ -247,3 +254,52 @@ def test_metric_keys_are_plain_for_one_output_and_prefixed_for_several():
 
     assert metric_key("label", "accuracy", 1) == "accuracy"
     assert metric_key("label", "accuracy", ["label", "price"], split="val") == "val.label.accuracy"
+
+
+def _metric_cases():
+    from deepscope.metrics import ForecastMetrics, LanguageModelMetrics, TranslationMetrics
+    from deepscope.training.task import _LazyClassification
+
+    g = torch.Generator().manual_seed(0)
+    logits, labels = torch.randn(40, 5, generator=g), torch.randint(0, 5, (40,), generator=g)
+    scores, flags = torch.randn(40, generator=g), torch.randint(0, 2, (40,), generator=g).float()
+    # targets far from 0 with a small spread: the halves' shifts differ, which R² must survive
+    values = 1000 + torch.randn(40, generator=g, dtype=torch.float64)
+    guesses = values + 0.3 * torch.randn(40, generator=g, dtype=torch.float64)
+    series = torch.rand(40, 3, generator=g) + 1
+    tokens, ids = torch.randn(40, 6, 7, generator=g), torch.randint(0, 7, (40, 6), generator=g)
+    to_text = lambda rows: [" ".join(map(str, row)) for row in rows]  # noqa: E731
+    return [
+        (lambda: ClassificationMetrics(5), logits, labels),
+        (_LazyClassification, logits, labels),
+        (BinaryMetrics, scores, flags),
+        (RegressionMetrics, guesses, values),
+        (ForecastMetrics, series + 0.1, series),
+        (LanguageModelMetrics, tokens, ids),
+        (lambda: TranslationMetrics(to_text), tokens, ids),
+    ]
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_merging_the_halves_of_the_data_equals_one_metric_over_all(case):
+    """What processes that each score a shard of the data report together (`merge`, as the DDP strategy does)
+    equals one process scoring all of it."""
+    make, output, target = _metric_cases()[case]
+    whole, first, second = make(), make(), make()
+    extra = {"written": target} if isinstance(whole, metrics_module.TranslationMetrics) else {}
+    whole.update(output, target, **extra)
+    first.update(output[:15], target[:15], **({"written": target[:15]} if extra else {}))
+    second.update(output[15:], target[15:], **({"written": target[15:]} if extra else {}))
+    first.merge(second)
+    expected, merged = whole.compute(), first.compute()
+    assert merged.keys() == expected.keys()
+    for key, value in expected.items():  # float32 sums in another order: equal to about 1e-7
+        nested = isinstance(value, list) and value and isinstance(value[0], list)
+        assert merged[key] == (value if nested else pytest.approx(value, rel=1e-6, abs=1e-12)), key
+
+
+def test_merging_a_metric_that_saw_no_batch():
+    seen, empty = RegressionMetrics(), RegressionMetrics()
+    seen.update(torch.tensor([1.0, 2.0]), torch.tensor([1.5, 2.5]))
+    empty.merge(seen)
+    assert empty.compute() == seen.compute()

@@ -7,6 +7,7 @@
     ds.evaluate(run.dir, split="test"); ds.predict(run.dir, "digits/")      # the saved model on data again
     ds.diagnose(run.dir); ds.report(run.dir)                                # findings; RUN/report.html
     ds.lr_find("examples/mnist.yaml"); ds.learning_curve("examples/breastmnist.yaml")
+    ds.tune("examples/breastmnist-tune.yaml", trials=30, jobs=2)           # search the config's `tune:` space
     ds.runs.list_runs("runs", sort="test.accuracy")                         # the run store
     ds.Trainer(epochs=3, loss="cross_entropy").fit(any_module, (x, y))      # any torch.nn.Module
 """
@@ -24,6 +25,7 @@ from deepscope.errors import ConfigError, DataError, UserError  # noqa: E402
 _LAZY = {
     "train": ("deepscope.run.train", "train"),
     "Run": ("deepscope.run.train", "Run"),
+    "tune": ("deepscope.run.tune", "tune"),  # hyperparameter search on Optuna: deepscope.tune(config, trials=30)
     "load": ("deepscope.run.explainer", "load"),  # a Predictor that can also .explain(...)
     "Predictor": ("deepscope.models.predictor", "Predictor"),
     "evaluate": ("deepscope.run.evaluate", "evaluate"),
@@ -36,6 +38,7 @@ _LAZY = {
     "learning_curve": ("deepscope.run.learning_curve", "learning_curve"),
     "runs": ("deepscope.run.runs", None),
     "datasets": ("deepscope.run.datasets", "datasets"),
+    "shard": ("deepscope.data.stream.sharding", "shard_source"),  # a folder -> tar shards to stream (data/stream)
     "ui": ("deepscope.ui", None),  # deepscope.ui.serve(root): the dashboard
     "serve": ("deepscope.serve", None),  # deepscope.serve.run_server(ServeOptions(run)): the prediction server
     "Trainer": ("deepscope.training.trainer", "Trainer"),

@@ -12,7 +12,8 @@ from deepscope.training.callbacks import (  # noqa: F401
     ProgressBar,
     StoreLogger,
     TensorBoard,
+    TrialPruning,
 )
 
 __all__ = ["Callback", "CallbackList", "Diagnostics", "EarlyStopping", "ExponentialMovingAverage", "LRFinder",
-           "MetricsLogger", "ModelCheckpoint", "ProgressBar", "StoreLogger", "TensorBoard"]
+           "MetricsLogger", "ModelCheckpoint", "ProgressBar", "StoreLogger", "TensorBoard", "TrialPruning"]

@@ -28,7 +28,7 @@ README = (REPO / "README.md").read_text()
 BLOCKS = re.findall(r"```(\w*)\n(.*?)```", README, re.S)
 # the README's stand-ins for a run of yours -> the run this test trains
 RUN_PLACEHOLDERS = re.compile(r"runs/mnist-(?:\d{8}-\d{6}|\.\.\.)|\bmnist-\.\.\.|\bRUN(_A|_B)?\b")
-TRAINING = {"train", "lr-find", "learning-curve"}
+TRAINING = {"train", "lr-find", "learning-curve", "tune"}
 LONG_RUNS = r"sst2|fsdd|temperatures|shakespeare|chorales|multi30k"  # commands on their runs: tested in tests/run
 
 

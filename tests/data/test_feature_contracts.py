@@ -193,10 +193,17 @@ def sequence_cases(tmp_path: Path) -> list[Case]:
                  head_output=written)]
 
 
+def signal_cases(tmp_path: Path) -> list[Case]:
+    rows = np.random.default_rng(0).normal(size=(6, 40))  # MNIST-1D-like: one channel of 40 floats per example
+    return [Case("one-channel", {}, rows, rows[:3]),
+            Case("channels", {"normalization": "none"}, rows.reshape(6, 20, 2), rows[:2].reshape(2, 20, 2))]
+
+
 SAMPLES: dict[str, Callable[[Path], list[Case]]] = {
     "number": number_cases, "category": category_cases, "binary": binary_cases, "image": image_cases,
     "text": text_cases, "audio": audio_cases, "timeseries": timeseries_cases, "forecast": forecast_cases,
     "tokens": tokens_cases, "next_token": next_token_cases, "sequence": sequence_cases,
+    "signal": signal_cases,
 }
 
 

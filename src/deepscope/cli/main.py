@@ -5,7 +5,10 @@ A user's mistake (`UserError`) is printed as one message and exits with code 2, 
 
 from __future__ import annotations
 
+import atexit
+import gc
 import logging
+import os
 import sys
 
 import typer
@@ -42,13 +45,19 @@ def register() -> None:
         report,
         runs,
         serve,
+        shard,
         train,
         translate,
+        tune,
         ui,
     )
 
 
 def main() -> None:
+    # at exit, the objects left are freed with the process: the collector need not walk them first (with torch
+    # loaded that walk takes a second or more of `deepscope train`'s exit)
+    atexit.unregister(gc.freeze)  # once, however often main() runs in one process (the tests call it)
+    atexit.register(gc.freeze)
     logging.basicConfig(level=logging.INFO, format="%(message)s",
                         handlers=[RichHandler(console=stderr, show_path=False, show_time=False)])
     register()
@@ -57,12 +66,14 @@ def main() -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except UserError as error:
-        stderr.print(Text.assemble(("error: ", "bold red"), str(error)), soft_wrap=True)
-        sys.exit(2)
+        if os.environ.get("RANK", "0") == "0":  # under torchrun every rank meets the same mistake: say it once
+            stderr.print(Text.assemble(("error: ", "bold red"), str(error)), soft_wrap=True)
+        sys.exit(getattr(error, "exit_code", 2))
     except KeyboardInterrupt:
         stderr.print("interrupted; continue a run with `deepscope train --resume RUN_DIR`")
         sys.exit(130)
     except Exception as error:  # click's own usage errors carry exit codes; anything else is a bug
+        _exit_if_a_rank_was_lost(error)
         for exceptions in _click_exception_modules():
             if isinstance(error, exceptions.ClickException):
                 error.show()
@@ -73,6 +84,17 @@ def main() -> None:
             if isinstance(error, getattr(exceptions, "Abort", ())):
                 sys.exit(1)
         raise
+
+
+def _exit_if_a_rank_was_lost(error: Exception) -> None:
+    """Under torchrun, a rank whose peer died says so in one line (the launcher names the rank that failed)."""
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        from deepscope.run.launch import lost_a_rank
+
+        if lost_a_rank(error):
+            stderr.print(Text(f"rank {os.environ.get('RANK', '?')}: lost contact with another training process "
+                              f"({str(error).splitlines()[0][:160]})"), soft_wrap=True)
+            sys.exit(1)
 
 
 def _click_exception_modules() -> list:

@@ -23,6 +23,7 @@ from deepscope.config.registry import OPTIMIZER_NAMES, SCHEDULE_NAMES, unknown_n
 from deepscope.config.section import Section
 from deepscope.config.series import SeriesConfig
 from deepscope.config.translation import TranslationConfig
+from deepscope.config.tune import TuneConfig
 from deepscope.config.values import Seed, Size
 
 
@@ -117,6 +118,7 @@ class DataConfig(Section):
         header, columns, encoding: how a table (a `series` file too) or text file is read; see their descriptions.
         test_source, strip: a separate test file read like `source`; characters stripped from a column's values.
         weights: per-example loss weights in training; see WeightsConfig.
+        stream: auto, true or false: data larger than memory is streamed (data/stream/__init__.py).
 
         data: {source: mnist, inputs: {image: image}, outputs: {label: {type: category, label_smoothing: 0.1}}}
         data: {source: adult.data, header: false, columns: [age, workclass, ...], outputs: {income: binary}}
@@ -161,6 +163,11 @@ class DataConfig(Section):
                           "are always stripped, and `?`, NA, N/A, nan, NaN, null, None and empty cells are missing "
                           "values")
     weights: WeightsConfig | None = Field(None, description="per-example loss weights in training, e.g. {balance: sex}")
+    stream: Literal["auto"] | bool = Field(
+        "auto", description="decode examples lazily in DataLoader worker processes instead of holding them in memory: "
+                            "for folders of images, WAVs or texts, CSV/TSV tables and `deepscope shard` folders. auto: "
+                            "stream when the data would take more than half the available memory (or "
+                            "DEEPSCOPE_MEMORY_LIMIT, e.g. 2G); see data/stream")
 
     _specs = field_validator("inputs", "outputs", mode="before")(classmethod(lambda cls, v: feature_specs(v)))
 
@@ -288,7 +295,10 @@ class TrainConfig(Section):
     deterministic: bool = False
     device: str = Field("auto", description="auto (a CUDA GPU when there is one, else the CPU), cpu, cuda, cuda:N "
                         "or mps")
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="fp32, or bf16 / fp16 autocast "
+                                                       "(fp16 with loss scaling, CUDA only)")
+    compile: bool = Field(False, description="train through torch.compile; the seconds spent compiling are logged "
+                          "apart (compile_time), not in the epochs' time")
     log_every: int = Field(50, ge=1, description="steps between progress updates (each one syncs the device)")
 
     _named = field_validator("optimizer", "schedule", mode="before")(classmethod(lambda cls, v: named(v)))
@@ -356,7 +366,8 @@ class RunConfig(Section):
 
 
 class Config(Section):
-    """A whole config: `data` (required), `model`, `train`, `diagnose`, `run`; see each section's class.
+    """A whole config: `data` (required), `model`, `train`, `diagnose`, `run`, and `tune` (a search space for
+    `deepscope tune`, ignored by `deepscope train`); see each section's class.
 
         config = load_config("examples/mnist.yaml", ["train.epochs=3"])   # a Config, validated, with every default
     """
@@ -366,3 +377,6 @@ class Config(Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
     diagnose: DiagnoseConfig = Field(default_factory=DiagnoseConfig)
     run: RunConfig = Field(default_factory=RunConfig)
+    # left out of a dump when absent, so the config.yaml of a run that is no search has no `tune: null`
+    tune: TuneConfig | None = Field(None, exclude_if=lambda value: value is None,
+                                    description="a hyperparameter search: `deepscope tune` (config/tune.py)")

@@ -26,6 +26,7 @@ from deepscope.data.sources.music import load_music_splits
 from deepscope.data.sources.parallel import load_parallel_splits
 from deepscope.data.sources.series import load_series_splits
 from deepscope.data.splits import make_splits
+from deepscope.data.stream import stream_listing
 from deepscope.data.weights import EXAMPLE_WEIGHT, balance_weights
 from deepscope.errors import ConfigError, DataError
 
@@ -36,7 +37,7 @@ log = logging.getLogger("deepscope")
 class PreparedData:
     inputs: dict[str, Feature]
     outputs: dict[str, Feature]
-    splits: dict[str, TensorData]
+    splits: dict[str, TensorData]  # a StreamData (a TensorData decoded lazily) for data larger than memory
     raw: RawData  # the raw values per split, for showing examples and re-encoding with saved features
 
     @property
@@ -48,8 +49,14 @@ class PreparedData:
 
 
 def prepare_data(config: DataConfig) -> PreparedData:
-    """Load the source, resolve feature types, split, fit features on train, and encode every split."""
-    raw, inputs, outputs = load_splits(config)
+    """Load the source, resolve feature types, split, fit features on train, and encode every split; or, for data
+    larger than memory (data.stream), list it and stream its splits (data/stream)."""
+    listing = stream_listing(config)
+    if listing is not None:
+        from deepscope.data.stream.prepare import prepare_streamed
+
+        return prepare_streamed(config, listing)
+    raw, inputs, outputs = load_splits(config, stream=False)
     features = {**inputs, **outputs}
     train = raw.splits["train"]
     for name, feature in features.items():
@@ -68,8 +75,9 @@ def prepare_data(config: DataConfig) -> PreparedData:
     return PreparedData(inputs, outputs, splits, raw)
 
 
-def load_splits(config: DataConfig) -> tuple[RawData, dict[str, Feature], dict[str, Feature]]:
-    """The raw splits, and unfitted input and output features with their types resolved."""
+def load_splits(config: DataConfig, *, stream: bool = True) -> tuple[RawData, dict[str, Feature], dict[str, Feature]]:
+    """The raw splits, and unfitted input and output features with their types resolved. A source that streams
+    (`stream`: unless the caller has decided it does not) gives the bounded sample of rows a streamed run keeps."""
     if config.series is not None:  # a time series: windows per chronological split (data/timeseries.py)
         for key in ("test_source", "weights"):
             if getattr(config, key) is not None:
@@ -82,6 +90,11 @@ def load_splits(config: DataConfig) -> tuple[RawData, dict[str, Feature], dict[s
         return load_music_splits(config)
     if config.translation is not None:  # sentence pairs from parallel files (data/sources/parallel.py)
         return load_parallel_splits(config)
+    listing = stream_listing(config) if stream else None
+    if listing is not None:  # too large for memory: the sample of raw rows a streamed run keeps (data/stream)
+        from deepscope.data.stream.prepare import load_streamed_splits
+
+        return load_streamed_splits(config, listing)
     reading = {key: getattr(config, key) for key in TABLE_OPTIONS}  # how a table or text file is read
     raw = load_source(config.source, pattern=config.pattern, **reading)
     if config.test_source is not None:

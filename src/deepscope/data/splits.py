@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from deepscope.data.sources.base import SPLITS, RawData
 from deepscope.errors import ConfigError, DataError
@@ -81,6 +80,9 @@ def _carve(
 def _split_indices(
     n: int, fraction: float, seed: int, labels: np.ndarray | None, name: str
 ) -> tuple[np.ndarray, np.ndarray]:
+    # imported here: scikit-learn takes 0.5 s to import, and many runs split nothing off (`split: {val: 0}`)
+    from sklearn.model_selection import train_test_split
+
     indices = np.arange(n)
     if n < 2:
         raise DataError(f"data.split: {n} training row(s) is too few to split off a {name} split; "

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from deepscope.errors import DataError
 
@@ -197,5 +196,7 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int, *, keep: int | N
         raise DataError(f"{name}: resampling {len(samples):,} samples from {from_rate:,} Hz to {to_rate:,} Hz "
                         f"gives {out_length:,}, more than the {MAX_SAMPLES:,} deepscope decodes from one recording; "
                         "cut it into shorter clips")
+    from scipy.signal import resample_poly  # here: scipy.signal takes 1.5 s to import; most runs have no audio
+
     out = resample_poly(samples, up, down).astype(np.float32)
     return out if keep is None else out[:keep]

@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from deepscope.diagnose.initial import (
     output_descriptions,
 )
 from deepscope.diagnose.judge import judge, save_diagnosis, withdrawals
+from deepscope.diagnose.kept_outputs import KeptOutputs, keep_outputs
 from deepscope.diagnose.probes import ActivationProbe, PathProbe, RecurrentProbe, WeightProbe
 from deepscope.diagnose.record import Record
 from deepscope.training.callbacks.base import Callback
@@ -73,6 +75,7 @@ class Diagnostics(Callback):
         self.console = console or Console(file=sys.stderr)
         self.skip = tuple(skip)
         self.record = record or Record()
+        self.kept: tuple[Any, KeptOutputs] | None = None  # (data, outputs kept on it): `keeping_outputs`
         self.finish_at_fit_end = finish_at_fit_end
         self.findings: list[Finding] = []
         self.shown: dict[str, dict[str, Any]] = {}  # finding key -> what was printed live, and at which epoch
@@ -153,10 +156,16 @@ class Diagnostics(Callback):
         epoch, before = self.loss_before
         step_loss = trainer.epoch_loss - (before if epoch == trainer.epoch else 0.0)
         act_names = list(self.activations.stats)
-        act = torch.stack(list(self.activations.stats.values())) if act_names else torch.zeros((0, 2))
+        act = (torch.stack(list(self.activations.stats.values())) if act_names
+               else torch.zeros((0, 2), device=trainer.device))
         grad_norm = getattr(trainer, "last_grad_norm", None)  # before clipping, when the trainer clips
         total = grad_norm if isinstance(grad_norm, torch.Tensor) else measured["total"]
-        head = torch.stack([step_loss.float().reshape(()), total.float().reshape(())]).cpu()
+        # the step's loss and the units' dead / saturated shares over every rank's rows (DDP); gradients and
+        # weights are the same on every rank already
+        local = torch.cat([step_loss.float().reshape(1), act.float().reshape(-1)])
+        reduced = trainer.strategy.reduce_mean(local)
+        act = reduced[1:].reshape(act.shape)
+        head = torch.stack([reduced[0], total.float().reshape(()).to(reduced.device)]).cpu()
         per_layer = torch.stack([measured["grad_norm"], measured["weight_norm"], measured["update_norm"]]).cpu()
         values = (head.tolist(), per_layer.tolist(), act.float().cpu().tolist())  # the one sync of a sample
         sample = self._sample(trainer, *values, act_names)
@@ -219,9 +228,22 @@ class Diagnostics(Callback):
 
     def finish(self, model: nn.Module, data: Any, split: str | None) -> list[Finding]:
         """Measure calibration on `data` (the final model on validation or test data), judge, report and save."""
+        kept, self.kept = (self.kept[1] if self.kept is not None and self.kept[0] is data else None), None
         if data is not None and split is not None:
-            self.record.calibration = _calibration(model, data, split)
+            self.record.calibration = _calibration(model, data, split, kept)
         return self.conclude()
+
+    @contextmanager
+    def keeping_outputs(self, model: nn.Module, data: Any) -> Iterator[None]:
+        """While inside, the calibrated output of `model` on `data` is kept from what runs over it (the final
+        evaluation), and `finish` on the same data measures calibration from it (`kept_outputs`)."""
+        head = _calibrated_head(model)
+        if head is None or data is None:
+            yield
+            return
+        with keep_outputs(model, head[0], data) as kept:
+            yield
+        self.kept = (data, kept)
 
     def conclude(self) -> list[Finding]:
         """Judge the whole run; say which live warnings the whole run no longer supports (`withdrawn`), print the
@@ -284,15 +306,29 @@ def _last_finite_step(samples: list[dict[str, Any]]) -> int | None:
     return finite[-1] if finite else None
 
 
-@torch.no_grad()
-def _calibration(model: nn.Module, data: Any, split: str) -> dict[str, Any]:
-    """Calibration of the first classification output on `data` (empty for regression or plain modules)."""
+def _calibrated_head(model: nn.Module) -> tuple[str, str] | None:
+    """(name, kind) of the first classification head (None for regression or plain modules)."""
     heads = getattr(model, "heads", None)
     if not isinstance(heads, nn.ModuleDict):
+        return None
+    return next(((n, _kind(h)) for n, h in heads.items() if _kind(h) in ("category", "binary")), None)
+
+
+@torch.no_grad()
+def _calibration(model: nn.Module, data: Any, split: str, kept: KeptOutputs | None = None) -> dict[str, Any]:
+    """Calibration of the first classification output on `data` (empty for regression or plain modules), from
+    the outputs `kept` of a pass over it when they cover it, else predicted here."""
+    head = _calibrated_head(model)
+    if head is None:
         return {}
-    name, kind = next(((n, _kind(h)) for n, h in heads.items() if _kind(h) in ("category", "binary")), (None, None))
-    if name is None:
-        return {}
+    name, kind = head
+    pair = kept.logits_and_targets() if kept is not None else None
+    logits, targets = pair if pair is not None else _predicted(model, data, name)
+    stats = calibration_stats(logits, targets, binary=kind == "binary", split=split)
+    return {"output": name, **stats}
+
+
+def _predicted(model: nn.Module, data: Any, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -302,8 +338,7 @@ def _calibration(model: nn.Module, data: Any, split: str) -> dict[str, Any]:
         logits.append(model(batch)[name].float())
         targets.append(batch[name])
     model.train(was_training)
-    stats = calibration_stats(torch.cat(logits), torch.cat(targets), binary=kind == "binary", split=split)
-    return {"output": name, **stats}
+    return torch.cat(logits), torch.cat(targets)
 
 
 def _kind(head: nn.Module) -> str:

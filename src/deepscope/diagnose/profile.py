@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from deepscope.data.prepare import PreparedData
+from deepscope.data.stream import bounded
 from deepscope.diagnose.near_duplicates import canonical_views, has_detail, near_copies
 from deepscope.diagnose.target_relations import Target, leaking_columns
 
@@ -34,12 +35,13 @@ RAW_NOT_VALUES = ("image", "tokens")  # raw columns that are pixel arrays or a t
 def profile_data(data: PreparedData) -> dict[str, Any]:
     """Sizes, class counts per split, exact and near duplicates (within train and across splits), conflicting
     labels, missing values, constant columns and target leakage of the training split: plain JSON for
-    `Record.data`."""
+    `Record.data`. A streamed split (data larger than memory) is profiled on its bounded sample."""
+    sizes, data = data.sizes(), bounded(data)
     texts = _text_ids(data)
     exact = _group_ids({split: _row_bytes(data, split, texts) for split in data.splits})
     near = _group_ids({split: _row_bytes(data, split, texts, near=True) for split in data.splits})
     return {
-        "sizes": data.sizes(),
+        "sizes": sizes,
         "classes": _classes(data),
         "duplicates": {**_duplicates(exact, data), **_near_duplicates(near, exact, data)},
         "missing": _missing(data),

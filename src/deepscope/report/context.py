@@ -182,7 +182,7 @@ class ReportContext:
         columns = {name: _take(values, index) for name, values in raw.items()}
         encoded = self.data.splits.get(split)
         try:
-            if encoded is not None and len(encoded) == size:
+            if encoded is not None and len(encoded) == size and hasattr(encoded, "tensors"):  # streamed: none
                 tensors = {k: v[torch.from_numpy(index).to(v.device)] for k, v in encoded.tensors.items()}
             else:
                 features = {**self.inputs, **self.outputs}

@@ -12,7 +12,7 @@ from typing import Any
 
 from deepscope.report.context import ReportContext
 from deepscope.report.html import badge, bullet_list, escape, figure, key_values, note, paragraph
-from deepscope.report.plots import WIDE, Plot, line, thin, whole_numbers
+from deepscope.report.plots import WIDE, Plot, line, log_scale, thin, whole_numbers
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 MAX_LINES = 10  # layers drawn in one plot: more become unreadable; spread evenly, first and last kept
@@ -95,7 +95,7 @@ def _layer_plot(samples: list[dict[str, Any]], group: str, key: str, label: str,
             if points:
                 line(ax, *zip(*points), label=_short(name), linewidth=1.2)
         if log:
-            ax.set_yscale("log")
+            log_scale(ax, "y")
         else:
             ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("step")

@@ -58,6 +58,7 @@ def image_attribution_png(images: Any, attributions: Any, path: str | Path, *, t
     signed = is_signed(maps)
     for i, ax in enumerate(axes.flat):
         ax.set_axis_off()
+        ax.set_xticks([]), ax.set_yticks([])  # unseen, but the layout would make and measure ticks: 2x the time
         if i < n:
             ax.imshow(overlay(_grey(pixels[i]), maps[i], colour_limit(maps[i]), signed), interpolation="nearest")
             ax.set_title(text(titles[i]), fontsize=8)

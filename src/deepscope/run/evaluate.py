@@ -10,6 +10,7 @@ from typing import Any
 
 from deepscope.config.loading import load_config
 from deepscope.data.prepare import encode_columns, load_splits
+from deepscope.data.stream.prepare import streamed_split
 from deepscope.errors import UserError
 from deepscope.io import write_json
 from deepscope.models.saving import load_model
@@ -27,6 +28,11 @@ def evaluate(run: str | Path, split: str = "test", *, beam: int = 5, alpha: floa
         raise UserError(f"{run}: not a run directory (config.yaml is missing)")
     config = load_config(run_dir.config)
     saved = load_model(run_dir.path)
+    streamed = streamed_split(config.data, {**saved.inputs, **saved.outputs}, split)
+    if streamed is not None:  # data larger than memory: the whole split, decoded as it is read
+        metrics = Trainer(device=str(next(saved.model.parameters()).device)).evaluate(saved.model, streamed)
+        write_json(run_dir.path / f"evaluation-{split}.json", metrics)
+        return metrics
     raw, _, _ = load_splits(config.data)
     columns = raw.splits.get(split) or extra_split(config, split)
     if columns is None:

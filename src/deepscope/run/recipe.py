@@ -33,18 +33,23 @@ from deepscope.training.trainer import Trainer
 def trainer_for(config: Config, run_dir: RunDir | None = None, *, progress: bool = False,
                 data: PreparedData | None = None, **options: Any) -> Trainer:
     """`Trainer.from_config(config.train)` with `callbacks_for(...)`; `options` override any Trainer setting."""
-    callbacks = callbacks_for(config, run_dir, progress=progress, data=data)
+    strategy = options.get("strategy")
+    callbacks = callbacks_for(config, run_dir, progress=progress, data=data,
+                              main=strategy is None or strategy.is_main)
     return Trainer.from_config(config.train, callbacks=callbacks, **options)
 
 
 def callbacks_for(config: Config, run_dir: RunDir | None = None, *, progress: bool = False,
-                  data: PreparedData | None = None) -> list[Callback]:
+                  data: PreparedData | None = None, main: bool = True) -> list[Callback]:
     """The callbacks `config` asks for, in the order they must run.
 
     Always those that change what is trained (early stopping, weight averaging). With a run folder, also what
     a run keeps: progress, diagnostics (their data profile from `data`), TensorBoard, metrics.jsonl, the run
     store, and last the checkpoint (so that it saves every other callback's updated state), which restores
     the best epoch at the end when `train.restore_best` says so.
+
+    On a DDP rank other than 0 (`main` False, no run folder) also the diagnostics, which write nothing there
+    but take part in reducing their measurements over the ranks.
     """
     t = config.train
     bar = ProgressBar() if progress and run_dir is not None else None
@@ -53,6 +58,9 @@ def callbacks_for(config: Config, run_dir: RunDir | None = None, *, progress: bo
         callbacks.append(EarlyStopping(t.early_stopping.patience, t.early_stopping.monitor, t.early_stopping.min_delta))
     if t.ema:
         callbacks.append(ExponentialMovingAverage(t.ema))
+    if run_dir is None and not main and config.diagnose.enabled:
+        return callbacks + [Diagnostics(every=config.diagnose.every, path=None, live=False, skip=config.diagnose.skip,
+                                        finish_at_fit_end=False)]
     if run_dir is None:
         return callbacks
     if config.diagnose.enabled:

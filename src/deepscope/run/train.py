@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,10 +29,13 @@ from deepscope.models.saving import save_model
 from deepscope.report import write_report
 from deepscope.run.forecast import evaluate_run as evaluate_forecast_run
 from deepscope.run.from_data import config_or_data
+from deepscope.run.launch import announce_run_dir
+from deepscope.run.phases import mark  # DEEPSCOPE_PROFILE phase timings (bench/command_breakdown.py)
 from deepscope.run.recipe import trainer_for
 from deepscope.run.resolved import resolved_config
 from deepscope.track.rundir import RunDir, write_environment
-from deepscope.training.callbacks import StoreLogger
+from deepscope.training.callbacks import Callback, StoreLogger
+from deepscope.training.distributed import SingleDevice, strategy_for
 from deepscope.training.trainer import Trainer, seed_everything
 
 log = logging.getLogger("deepscope")
@@ -61,7 +64,8 @@ def train(
     target: str | None = None,
     resume: str | Path | None = None,
     progress: bool = True,
-) -> Run:
+    callbacks: Iterable[Callback] = (),
+) -> Run | None:
     """Train from a config (path, dict or Config) or resume the run directory `resume` from its last checkpoint.
 
     Args:
@@ -72,25 +76,39 @@ def train(
         target: with data and no config, the column to predict (a table needs it).
         resume: a run directory to continue on the same trajectory.
         progress: show progress and live diagnostics on the console.
+        callbacks: more callbacks, run before the config's own (a search's trial pruning: run/tune.py).
 
     The run folder is locked while this process trains in it: another process training in it (a second
     `--resume`) is refused with a UserError naming this one's PID.
+
+    Started by torchrun as one of N processes, it trains with DDP (`deepscope.training.distributed`): every rank
+    prepares the same data and trains on its part of each batch; rank 0 alone writes the run and returns it, the
+    other ranks return None.
     """
-    run_dir, config = _resolve_run(config_or_data(config, target), overrides, resume)
+    mark("imports")  # profile: interpreter, imports and the command line up to here
+    run_dir, config = resolve_run(config, overrides, target=target, resume=resume)
+    strategy = strategy_for(config.train.device)
+    if not strategy.is_main:
+        log.setLevel(logging.WARNING)  # rank 0 says what happens, once
     with ExitStack() as held:
-        if run_dir is not None:  # a resume: the run is this process's before anything is prepared or written
+        held.callback(strategy.close)
+        if run_dir is not None and strategy.is_main:  # a resume: the run is this process's before anything else
             held.enter_context(_training_in(run_dir))
         data = prepare_data(config.data)
+        mark("data")  # profile
         config = resolved_config(config, data)  # what inference chose, written down: config.yaml trains it again
         model = model_for(config, data)
         log.info("%s", describe(config, data, model))
         # the device, the precision and the optimizer's and schedule's options, refused before a folder exists
-        trainer_for(config).check_optimization(model)
-        if run_dir is None:
+        trainer_for(config, strategy=strategy).check_optimization(model)
+        if run_dir is None and strategy.is_main:
             run_dir = RunDir.create(config.run.root, config.run.name or _default_name(config))
             held.enter_context(_training_in(run_dir))  # locked at once: a new folder is never written unlocked
             write_text(run_dir.config, config_to_yaml(config))
-        return _fit_and_finish(run_dir, config, data, model, resume=resume is not None, progress=progress)
+            announce_run_dir(run_dir.path)
+        mark("model")  # profile
+        return _fit_and_finish(run_dir, config, data, model, strategy, resume=resume is not None,
+                               progress=progress, callbacks=callbacks)
 
 
 @contextmanager
@@ -109,28 +127,46 @@ def _remove_stale_temp_files(run_dir: RunDir) -> None:
                  ", ".join(str(p.relative_to(run_dir.path)) for p in removed[:5]))
 
 
-def _fit_and_finish(run_dir: RunDir, config: Config, data: PreparedData, model: DeepscopeModel, *, resume: bool,
-                    progress: bool) -> Run:
+def _fit_and_finish(run_dir: RunDir | None, config: Config, data: PreparedData, model: DeepscopeModel,
+                    strategy: SingleDevice, *, resume: bool, progress: bool, callbacks: Iterable[Callback] = ()
+                    ) -> Run | None:
     """Train in the locked `run_dir` (from its last checkpoint on a resume), then save, evaluate, diagnose and
-    report."""
-    trainer = trainer_for(config, run_dir, progress=progress, data=data)
-    write_environment(run_dir, config.train.seed, trainer.device)
+    report. Under DDP the ranks train and evaluate together; rank 0 alone writes (on a new run `run_dir` is None
+    elsewhere) and goes on to the diagnosis and the report by itself."""
+    main = strategy.is_main
+    trainer = trainer_for(config, run_dir if main else None, progress=progress and main, data=data,
+                          strategy=strategy)
+    trainer.callbacks.callbacks[:0] = list(callbacks)  # the caller's own first: the recipe's checkpoint stays last
+    if main:
+        write_environment(run_dir, config.train.seed, trainer.device)
     resume_from = run_dir.last_checkpoint if resume and run_dir.last_checkpoint.exists() else None
+    mark("callbacks")  # profile: the trainer and its callbacks (the diagnostics' data profile)
     # with train.restore_best, the checkpoint callback leaves the best epoch on validation in `model`
     history = trainer.fit(model, data.splits["train"], data.splits.get("val"), resume_from=resume_from)
-    save_model(run_dir.model_dir, model, data.inputs, data.outputs, model_config=_model_config(config),
-               source=config.data.source)
-    metrics = {split: trainer.evaluate(model, tensors) for split, tensors in data.splits.items() if split != "train"}
+    mark("fit")  # profile
+    if main:
+        save_model(run_dir.model_dir, model, data.inputs, data.outputs, model_config=_model_config(config),
+                   source=config.data.source)
+    with _calibration_outputs_kept(trainer, model, data):  # the diagnostics' calibration reuses this pass
+        metrics = {split: trainer.evaluate(model, tensors) for split, tensors in data.splits.items()
+                   if split != "train"}
+    trainer.strategy = strategy.alone()  # the ranks are done together: rank 0 goes on by itself
+    if not main:
+        return None
     for split, values in metrics.items():
         append_line(run_dir.metrics, {"split": split, **values})
+    mark("evaluation")  # profile: the model saved, then val/test evaluated
     if config.data.series is not None:  # forecasting: one-step and full-horizon errors beside naive baselines
         metrics["forecast"] = evaluate_forecast_run(model, data, config, run_dir.metrics, show=progress)
     diagnosis = _finish_diagnostics(trainer, model, data)
+    mark("diagnostics")  # profile
     if config.run.report:
         _write_report(run_dir, model, data)
+    mark("report")  # profile
     for callback in trainer.callbacks.callbacks:
         if isinstance(callback, StoreLogger):  # the finished folder: final evaluations, artefacts, status
             callback.finish()
+    mark("store")  # profile
     return Run(run_dir.path, metrics, history, model, data, config, diagnosis)
 
 
@@ -147,11 +183,25 @@ def _write_report(run_dir: RunDir, model: DeepscopeModel, data: PreparedData) ->
 
 def _finish_diagnostics(trainer: Trainer, model: DeepscopeModel, data: PreparedData) -> list[Finding]:
     """Judge the whole run with the model as saved; calibration is measured on validation (else test) data."""
-    diagnostics = next((c for c in trainer.callbacks.callbacks if isinstance(c, Diagnostics)), None)
+    diagnostics, split = _diagnostics(trainer), _calibration_split(data)
     if diagnostics is None:
         return []
-    split = "val" if "val" in data.splits else "test" if "test" in data.splits else None
     return diagnostics.finish(model, data.splits.get(split) if split else None, split)
+
+
+def _calibration_outputs_kept(trainer: Trainer, model: DeepscopeModel, data: PreparedData) -> AbstractContextManager:
+    """While inside, the model's outputs on the calibration split are kept for `_finish_diagnostics` (a second
+    pass over it saved: `deepscope.diagnose.kept_outputs`)."""
+    diagnostics, split = _diagnostics(trainer), _calibration_split(data)
+    return diagnostics.keeping_outputs(model, data.splits[split]) if diagnostics and split else nullcontext()
+
+
+def _diagnostics(trainer: Trainer) -> Diagnostics | None:
+    return next((c for c in trainer.callbacks.callbacks if isinstance(c, Diagnostics)), None)
+
+
+def _calibration_split(data: PreparedData) -> str | None:
+    return "val" if "val" in data.splits else "test" if "test" in data.splits else None
 
 
 def model_for(config: Config, data: PreparedData) -> DeepscopeModel:
@@ -173,7 +223,11 @@ def describe(config: Config, data: PreparedData, model: DeepscopeModel) -> str:
     return f"data {config.data.source}: {sizes}; model {encoders}, {parameters:,} parameters; predicting {outputs}"
 
 
-def _resolve_run(config: Any, overrides: Any, resume: str | Path | None) -> tuple[RunDir | None, Config]:
+def resolve_run(config: Any, overrides: Any = None, *, target: str | None = None, resume: str | Path | None = None
+                ) -> tuple[RunDir | None, Config]:
+    """The run folder to continue (None for a new run) and the config to train: what `train` checks first, and
+    what `deepscope train --devices N` checks once before it starts its processes."""
+    config = config_or_data(config, target)
     if resume is None:
         if config is None:
             raise UserError("give a config file or data to train on (deepscope train data.csv --target COLUMN), "

@@ -90,6 +90,12 @@ class _LazyClassification(Metric):
     def reset(self) -> None:
         self.inner = None
 
+    def merge(self, other: _LazyClassification) -> None:
+        if self.inner is None or other.inner is None:
+            self.inner = self.inner or other.inner
+        else:
+            self.inner.merge(other.inner)
+
 
 def _unwrap(model: nn.Module) -> nn.Module:
     return getattr(model, "module", model)  # DistributedDataParallel keeps the model in .module

@@ -29,11 +29,12 @@ from torch import nn
 
 from deepscope.config.loading import format_validation_error
 from deepscope.config.schema import TrainConfig
-from deepscope.data.dataset import TensorData
+from deepscope.data.dataset import as_data
 from deepscope.errors import ConfigError, UserError
 from deepscope.metrics import metric_key
 from deepscope.training.callbacks.base import Callback, CallbackList
 from deepscope.training.checkpoint import read_checkpoint, restore_checkpoint, restoring, save_checkpoint
+from deepscope.training.compiling import CompileClock, compiled
 from deepscope.training.distributed import SingleDevice, Strategy, resolve_device
 from deepscope.training.length import training_length
 from deepscope.training.monitor import default_monitor, mode_of
@@ -85,6 +86,7 @@ class Trainer:
         precision: fp32, bf16 or fp16 (autocast; fp16 with loss scaling).
         seed, deterministic: the seed of every generator, and whether to ask torch for deterministic kernels.
         log_every: steps between the loss readings that progress, logging and NaN checks see.
+        compile: train through `torch.compile`; each epoch then logs `compile_time` apart from its `time`.
         strategy: where and how training runs (default: `SingleDevice` on `device`).
 
     The config's early_stopping, ema, restore_best and checkpoint_every are callbacks (`EarlyStopping`,
@@ -116,6 +118,7 @@ class Trainer:
         seed: int = DEFAULTS.seed,
         deterministic: bool = DEFAULTS.deterministic,
         log_every: int = DEFAULTS.log_every,
+        compile: bool = DEFAULTS.compile,
         strategy: Strategy | None = None,
     ):
         self.epochs_spec, self.batch_size_spec = epochs, batch_size  # None: chosen from the data in fit
@@ -131,6 +134,7 @@ class Trainer:
         self.strategy = strategy or SingleDevice(resolve_device(device))
         self.precision = get_precision(precision, self.strategy.device)
         self.seed, self.deterministic, self.log_every = seed, deterministic, log_every
+        self.compile, self.compile_clock = compile, CompileClock()
         self.epoch = self.global_step = self.batch_in_epoch = 0
         self.history: list[dict[str, float]] = []
         self.should_stop = False  # a callback sets it to end training after the current step
@@ -150,7 +154,7 @@ class Trainer:
             epochs=t.epochs, batch_size=t.batch_size, eval_batch_size=t.eval_batch_size,
             optimizer=t.optimizer.model_dump(exclude_none=True), schedule=t.schedule.model_dump(exclude_none=True),
             grad_clip=t.grad_clip, monitor=t.monitor, device=t.device, precision=t.precision, seed=t.seed,
-            deterministic=t.deterministic, log_every=t.log_every,
+            deterministic=t.deterministic, log_every=t.log_every, compile=t.compile,
         )
         return cls(**{**settings, **options})
 
@@ -182,18 +186,22 @@ class Trainer:
         if resume_from is not None:
             self.load_checkpoint(resume_from)
         self.callbacks.on_fit_start(self)
+        self.compile_clock.start()
         try:
             while self.epoch < self.epochs and not self.should_stop:
                 self._run_epoch(model)
         except Exception as error:  # callbacks may report (e.g. where a NaN began) before it reaches the user
             self.callbacks.on_exception(self, error)
             raise
+        finally:
+            self.compile_clock.stop()
         self.callbacks.on_fit_end(self)
+        self.strategy.broadcast_module(self.model)  # e.g. the best epoch rank 0's checkpoint restored
         return self.history
 
     def _setup(self, model: nn.Module, train_data: Any, val_data: Any) -> nn.Module:
         """Seed, place model and data, and build the optimizer, the schedule and the shuffling generator."""
-        self._seed_everything()
+        self._seed_everything()  # each rank its own dropout and augmentation; the shuffling below is shared
         self.task = task_for(model, self.loss_spec)
         self.train_data, self.val_data = as_data(train_data, self.device), as_data(val_data, self.device)
         length = training_length(len(self.train_data), epochs=self.epochs_spec, batch_size=self.batch_size_spec)
@@ -201,16 +209,19 @@ class Trainer:
             log.info("%s", length.note)
         self.epochs, self.batch_size = length.epochs, length.batch_size
         self.grad_clip = resolve_grad_clip(self.grad_clip_spec, model)
-        self.model = self.eval_model = model = self.strategy.setup(model)  # a callback may swap eval_model
+        trained = self.strategy.setup(model)  # what the loop calls: the model, or DDP's wrapper around it
+        self.model = self.eval_model = model = self.strategy.unwrap(trained)  # a callback may swap eval_model
+        if self.compile:  # training steps only: evaluation sees new batch shapes, each one a recompile
+            trained = compiled(trained)
         self.monitor = default_monitor(self.monitor_spec, has_validation=self.val_data is not None)
-        self.steps_per_epoch = self.train_data.num_batches(self.batch_size)
+        self.steps_per_epoch = self.train_data.num_batches(self.batch_size, world=self.strategy.world_size)
         self.optimizer = self._optimizer_for(model)
         self.schedule = self._schedule_for(self.optimizer, mode_of(self.monitor), epochs=self.epochs,
                                            steps_per_epoch=self.steps_per_epoch)
         self.shuffle = torch.Generator().manual_seed(self.seed)
         self.epoch_shuffle_state = self.shuffle.get_state()
         self.epoch_loss = torch.zeros((), device=self.device)
-        return model
+        return trained
 
     def _run_epoch(self, model: nn.Module) -> None:
         if self.batch_in_epoch == 0:  # a fresh epoch, not one resumed midway
@@ -219,29 +230,34 @@ class Trainer:
         else:
             self.shuffle.set_state(self.epoch_shuffle_state)  # the same permutation as before the interruption
         self.callbacks.on_epoch_start(self)
-        started = time.perf_counter()
+        started, compiling = time.perf_counter(), self.compile_clock.seconds
         model.train()
         batches = self.train_data.batches(self.batch_size, shuffle=True, generator=self.shuffle,
-                                          skip=self.batch_in_epoch)
+                                          skip=self.batch_in_epoch, shard=self.strategy.shard)
         for batch in batches:
             self.last_loss = self.train_step(model, batch).detach()
             self.epoch_loss += self.last_loss
             self.global_step += 1
             self.batch_in_epoch += 1
-            if self.global_step % self.log_every == 0:
+            log_point = self.global_step % self.log_every == 0
+            if log_point:
                 self._log_point()
             self.callbacks.on_batch_end(self)
-            if self.should_stop:  # e.g. a range test that has seen enough; the epoch still ends as usual
+            if self.strategy.stops(self.should_stop, at_log_point=log_point):
+                self.should_stop = True  # e.g. a range test that has seen enough; the epoch still ends as usual
                 break
         logs = {"epoch": self.epoch + 1, "train.loss": self._mean_epoch_loss(), "lr": self.schedule.current_lr()}
         if self.val_data is not None:
             logs.update({f"val.{k}": v for k, v in self.evaluate(self.eval_model, self.val_data).items() if _scalar(v)})
-        logs["time"] = time.perf_counter() - started
+        if self.compile:
+            logs["compile_time"] = self.compile_clock.seconds - compiling
+        logs["time"] = time.perf_counter() - started - logs.get("compile_time", 0.0)
         self.schedule.step_epoch(logs.get(self.monitor))
         self.history.append(logs)
         self.epoch += 1
         self.batch_in_epoch = 0
         self.callbacks.on_epoch_end(self, logs)
+        self.should_stop = self.strategy.any(self.should_stop)
 
     def train_step(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         """One optimisation step on one batch; returns the loss (not synced). Override for custom steps."""
@@ -257,7 +273,7 @@ class Trainer:
         return loss
 
     def _mean_epoch_loss(self) -> float:
-        loss = self.epoch_loss.item() / max(self.batch_in_epoch, 1)
+        loss = self.strategy.reduce_mean(self.epoch_loss).item() / max(self.batch_in_epoch, 1)
         self._check_finite(loss)
         return loss
 
@@ -284,16 +300,19 @@ class Trainer:
         was_training = model.training
         model.eval()
         metrics = task.metrics(model)
-        total, count = torch.zeros((), device=self.device, dtype=torch.float64), 0
-        for batch in data.batches(self.eval_batch_size):
+        sums = torch.zeros(2, device=self.device, dtype=torch.float64)  # Σ loss x rows, rows
+        for batch in data.batches(self.eval_batch_size, shard=self.strategy.shard):  # under DDP: this rank's rows
+            n = len(next(iter(batch.values())))
+            if n == 0:  # a last batch with fewer rows than ranks
+                continue
             with self.precision.autocast():
                 loss, outputs = task.forward_loss(model, batch)
-            n = len(next(iter(batch.values())))
-            total += loss.double() * n
-            count += n
+            sums += torch.stack([loss.double() * n, torch.tensor(n, dtype=torch.float64, device=self.device)])
             task.update_metrics(model, metrics, outputs, batch)
         model.train(was_training)
-        results: dict[str, Any] = {"loss": total.item() / max(count, 1)}
+        total, count = self.strategy.reduce_sum(sums).tolist()
+        metrics = self.strategy.merge_metrics(metrics)
+        results: dict[str, Any] = {"loss": total / max(count, 1)}
         for name, metric in metrics.items():  # one output: plain names; several: prefixed by the output
             for key, value in metric.compute().items():
                 results[metric_key(name, key, metrics)] = value
@@ -344,7 +363,7 @@ class Trainer:
                 raise TypeError("the history holds rows that are not mappings")
 
     def _seed_everything(self) -> None:
-        seed_everything(self.seed, deterministic=self.deterministic)
+        seed_everything(self.seed + self.strategy.rank, deterministic=self.deterministic)
 
 
 def seed_everything(seed: int, *, deterministic: bool = False) -> None:
@@ -359,21 +378,6 @@ def seed_everything(seed: int, *, deterministic: bool = False) -> None:
 
 def _scalar(value: Any) -> bool:
     return isinstance(value, (int, float))
-
-
-def as_data(data: Any, device: torch.device) -> TensorData | None:
-    """TensorData, a dict of tensors, or an (inputs, targets) pair -> TensorData on `device`."""
-    if data is None:
-        return None
-    if isinstance(data, TensorData):
-        return data if data.device == device else data.to(device)
-    if isinstance(data, dict):
-        return TensorData(data).to(device)
-    if isinstance(data, (tuple, list)) and len(data) == 2:
-        return TensorData({"input": torch.as_tensor(data[0]), "target": torch.as_tensor(data[1])}).to(device)
-    raise UserError(
-        f"training data must be a TensorData, a dict of tensors or an (inputs, targets) pair, got {type(data).__name__}"
-    )
 
 
 def _train_config(values: Mapping[str, Any]) -> TrainConfig:

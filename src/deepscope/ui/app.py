@@ -13,6 +13,9 @@
     GET  /api/runs/{name}/metrics        {"run", "metrics": [names]}
     GET  /api/runs/{name}/metrics/{metric}   {"run", "metric", "direction", "points": [[step, value], ...]}
     POST /api/reindex                    rebuild the store from the run folders (JSON, from this origin only)
+    GET  /studies, /studies/{name}       hyperparameter searches kept in the root (`deepscope tune`): trials, best
+                                         so far, parameter importance (ui/study_pages.py)
+    GET  /api/studies, /api/studies/{name}   the same as JSON (run/tune_view.py)
 
 Pages are HTML strings that load their script and stylesheet from this server (no inline script), so the
 dashboard works with no network. `deepscope.ui.security.Guard` checks every request (Host, Origin, size) and
@@ -31,10 +34,10 @@ from deepscope.config.echo import cut, shown
 from deepscope.errors import UserError
 from deepscope.metrics import direction
 from deepscope.run.runs import columns_for
-from deepscope.ui import assets, pages
+from deepscope.ui import assets, pages, study_pages
 from deepscope.ui.embed import ReportCache
 from deepscope.ui.security import REPORT_ROUTE, Guard, HostCheck
-from deepscope.ui.source import RunSource
+from deepscope.ui.source import RunSource, finite
 
 
 def create_app(root: str | Path, *, host: str = "127.0.0.1", allow_hosts: Iterable[str] = ()) -> FastAPI:
@@ -136,7 +139,39 @@ def create_app(root: str | Path, *, host: str = "127.0.0.1", allow_hosts: Iterab
     def reindex() -> dict:
         return {"runs": source.reindex()}
 
+    add_study_routes(app, source)
+
     return app
+
+
+def add_study_routes(app: FastAPI, source: RunSource) -> None:
+    """The studies of `deepscope tune` kept in the run root. Without Optuna the pages say which extra to install."""
+    from deepscope.run.tune_view import studies, study_view
+
+    @app.get("/studies", response_class=HTMLResponse)
+    def studies_page() -> str:
+        try:
+            return study_pages.studies_page(source.root, studies(source.root))
+        except UserError as error:  # Optuna is not installed
+            return study_pages.studies_page(source.root, [], note=str(error))
+
+    @app.get("/studies/{name}", response_class=HTMLResponse)
+    def study_page(name: str) -> HTMLResponse:
+        try:
+            return HTMLResponse(study_pages.study_page(source.root, finite(study_view(source.root, name))))
+        except UserError as error:
+            return HTMLResponse(study_pages.studies_page(source.root, [], note=str(error)), status_code=404)
+
+    @app.get("/api/studies")
+    def list_studies() -> dict:
+        return {"root": str(source.root), "studies": finite(studies(source.root))}
+
+    @app.get("/api/studies/{name}")
+    def one_study(name: str) -> dict:
+        try:
+            return finite(study_view(source.root, name))
+        except UserError as error:
+            raise HTTPException(404, cut(str(error), 1000)) from None
 
 
 def directions(rows: list[dict]) -> dict[str, str | None]:

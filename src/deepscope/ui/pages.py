@@ -36,7 +36,8 @@ def layout(title: str, root: Path, body: str, script: str | None = None) -> str:
         f"<title>{escape(title)}</title>"
         f"<link rel=\"stylesheet\" href=\"{escape(assets.url('dashboard.css'))}\"></head><body>"
         "<header class=\"top\"><a class=\"brand\" href=\"/\">deepscope</a>"
-        f"<span class=\"where\" title=\"run root\">{escape(str(root))}</span></header>"
+        f"<span class=\"where\" title=\"run root\">{escape(str(root))}</span>"
+        "<a href=\"/studies\" title=\"hyperparameter searches (deepscope tune)\">studies</a></header>"
         f"<main>{body}</main>{script_tag}</body></html>"
     )
 

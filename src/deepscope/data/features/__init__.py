@@ -9,6 +9,7 @@ from deepscope.data.features import (  # noqa: F401  (registration)
     image,
     number,
     sequence,
+    signal,
     text,
     timeseries,
     tokens,

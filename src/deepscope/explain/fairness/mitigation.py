@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
 
 from deepscope.errors import UserError
 from deepscope.explain.fairness.requirement import require_fairlearn
@@ -24,19 +23,24 @@ from deepscope.explain.fairness.requirement import require_fairlearn
 CONSTRAINTS = ("demographic_parity", "equalized_odds")
 
 
-class _Scores(ClassifierMixin, BaseEstimator):
+def _scores_estimator() -> Any:
     """A prefit scikit-learn-style estimator whose input is the model's positive-class probability itself: the
-    optimizer needs `predict_proba(X)`, and the scores are all it has to decide with."""
+    optimizer needs `predict_proba(X)`, and the scores are all it has to decide with. Made here, not at import:
+    scikit-learn takes half a second to import, and the report imports this module for every run."""
+    from sklearn.base import BaseEstimator, ClassifierMixin
 
-    def __init__(self) -> None:
-        self.classes_ = np.array([0, 1])  # an attribute ending in "_": what scikit-learn's check_is_fitted looks for
+    class Scores(ClassifierMixin, BaseEstimator):
+        def __init__(self) -> None:
+            self.classes_ = np.array([0, 1])  # ends in "_": what scikit-learn's check_is_fitted looks for
 
-    def fit(self, X: Any, y: Any) -> _Scores:  # noqa: N803 (scikit-learn's names)
-        return self
+        def fit(self, X: Any, y: Any) -> Scores:  # noqa: N803 (scikit-learn's names)
+            return self
 
-    def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
-        positive = np.asarray(X, dtype=float).reshape(-1)
-        return np.stack([1 - positive, positive], axis=1)
+        def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
+            positive = np.asarray(X, dtype=float).reshape(-1)
+            return np.stack([1 - positive, positive], axis=1)
+
+    return Scores()
 
 
 @dataclass
@@ -76,7 +80,7 @@ def fit_thresholds(scores: np.ndarray, y_true: np.ndarray, groups: np.ndarray, *
     require_fairlearn()
     from fairlearn.postprocessing import ThresholdOptimizer
 
-    optimizer = ThresholdOptimizer(estimator=_Scores(), constraints=constraint, objective="accuracy_score",
+    optimizer = ThresholdOptimizer(estimator=_scores_estimator(), constraints=constraint, objective="accuracy_score",
                                    prefit=True, predict_method="predict_proba")
     optimizer.fit(_column(scores), y_true, sensitive_features=groups)
     return GroupThresholds(constraint, optimizer, seed)

@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.stats import rankdata
 from torch import nn
 
 # A method passes when the fully randomised model's maps keep less than this rank correlation with the trained
@@ -103,6 +102,8 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     A row that is constant has no order: against a row that has one it counts as 0 (the map changed beyond
     recognition, e.g. a random network whose units are all dead there), against another constant row as 1.
     """
+    from scipy.stats import rankdata  # imported here: scipy.stats takes 1.5 s, and the report imports this module
+
     ra, rb = rankdata(a, axis=1), rankdata(b, axis=1)
     ra, rb = ra - ra.mean(axis=1, keepdims=True), rb - rb.mean(axis=1, keepdims=True)
     norms = np.sqrt((ra**2).sum(axis=1) * (rb**2).sum(axis=1))

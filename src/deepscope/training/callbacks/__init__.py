@@ -9,6 +9,7 @@ from deepscope.training.callbacks.metrics_logger import MetricsLogger
 from deepscope.training.callbacks.progress import ProgressBar
 from deepscope.training.callbacks.store_logger import StoreLogger
 from deepscope.training.callbacks.tensorboard import TensorBoard
+from deepscope.training.callbacks.trial_pruning import TrialPruning
 
 __all__ = ["Callback", "CallbackList", "EarlyStopping", "ExponentialMovingAverage", "LRFinder", "MetricsLogger",
-           "ModelCheckpoint", "ProgressBar", "StoreLogger", "TensorBoard"]
+           "ModelCheckpoint", "ProgressBar", "StoreLogger", "TensorBoard", "TrialPruning"]

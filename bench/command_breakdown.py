@@ -1,0 +1,138 @@
+"""Claim: the whole `deepscope train examples/mnist.yaml` command, start to exit, takes <= 2x its training time.
+
+Each run is a fresh process, as a user types it, in a fresh folder (so `runs/` and the run store start empty).
+The command's phases come from its own marks (DEEPSCOPE_PROFILE=PATH: `deepscope.run.phases`, placed at the
+phase boundaries of `deepscope.run.train`); the training time is the epochs' `time` in the run's metrics.jsonl
+(the loop alone, as bench/mnist_time_to_accuracy.py measures it); the interpreter's own start is measured apart
+(`python -c pass`). Medians over the runs; the machine's load makes single runs noisy.
+
+    DEEPSCOPE_DATA=../shared/data python bench/command_breakdown.py [--runs 3] [--config examples/mnist.yaml]
+        [--imports 15]     # also the slowest imports of the command line (python -X importtime)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import machine  # noqa: E402
+
+from deepscope.io import write_text  # noqa: E402
+
+TARGET = 2.0  # whole command / training time
+# the marks `deepscope.run.train` leaves, in order, and what the time up to each is spent on
+PHASES = {
+    "imports": "interpreter start, imports, command line",
+    "data": "data loading (prepare_data)",
+    "model": "resolved config, model build, optimizer check, run folder",
+    "callbacks": "trainer and callbacks (diagnostics' data profile)",
+    "fit": "fit (training epochs + fit start/end)",
+    "evaluation": "model saved, val/test evaluation (kept for calibration)",
+    "diagnostics": "diagnostics' finish (calibration, probes, judges)",
+    "report": "report.html",
+    "store": "run store and run folder finished",
+}
+
+
+def run_once(config: Path, overrides: list[str]) -> dict[str, float]:
+    """One `deepscope train CONFIG` in a fresh folder: its wall time, training time and phase durations."""
+    with tempfile.TemporaryDirectory(prefix="breakdown-") as folder:
+        profile = Path(folder) / "phases.json"
+        env = {**os.environ, "DEEPSCOPE_PROFILE": str(profile)}
+        command = [*deepscope_command(), "train", str(config), *overrides]
+        launched, started = time.time(), time.perf_counter()
+        done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
+        wall, ended = time.perf_counter() - started, time.time()
+        if done.returncode:
+            raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        marks = json.loads(profile.read_text())["marks"]
+        metrics = next(Path(folder, "runs").glob("*/metrics.jsonl"))
+        epochs = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+        training = sum(e["time"] for e in epochs if "epoch" in e and "time" in e)
+    result, previous = {"whole": wall, "training": training}, launched
+    for phase, at in marks:
+        result[phase] = at - previous
+        previous = at
+    result["exit"] = ended - previous  # printing the metrics, interpreter shutdown
+    return result
+
+
+def deepscope_command() -> list[str]:
+    """The `deepscope` script installed beside this interpreter (what a user types), else `python -m`."""
+    script = Path(sys.executable).parent / "deepscope"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "deepscope.cli"]
+
+
+def interpreter_start(runs: int = 5) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def slowest_imports(count: int) -> list[tuple[float, str]]:
+    """The `count` imports with the largest cumulative time when the command line and `deepscope.run.train`
+    load (what `deepscope train` imports before it reads the config)."""
+    code = "import deepscope.cli.main as m; m.register(); import deepscope.run.train"
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
+                          check=True)
+    rows = []
+    for line in done.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line and "cumulative" not in line:
+            _, cumulative, name = line.split("|")
+            rows.append((int(cumulative) / 1e6, name.rstrip()))
+    top = sorted(rows, reverse=True)[:count]
+    return [(seconds, name) for seconds, name in top]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--config", type=Path, default=Path(__file__).parents[1] / "examples" / "mnist.yaml")
+    parser.add_argument("--imports", type=int, default=0, help="also list the N slowest imports")
+    parser.add_argument("--json", type=Path, help="also write every run's phases (seconds) to this file")
+    parser.add_argument("overrides", nargs="*", help="dotted overrides passed to the command (for quick checks)")
+    args = parser.parse_args()
+    print(f"# `deepscope train {args.config.name}` start to exit, {args.runs} fresh processes; {machine()}")
+    runs = []
+    for i in range(args.runs):
+        runs.append(run_once(args.config.resolve(), args.overrides))
+        print(f"run {i + 1}: whole {runs[-1]['whole']:.2f} s, training {runs[-1]['training']:.2f} s", flush=True)
+    if args.json:
+        write_text(args.json, json.dumps(runs, indent=1))
+    median = {key: statistics.median(r[key] for r in runs if key in r) for key in runs[0]}
+    python = interpreter_start()
+    print(f"\n{'phase':<58} {'median s':>9} {'share':>6}")
+    for phase in [*PHASES, "exit"]:
+        if phase in median:
+            label = PHASES.get(phase, "metrics printed, interpreter shutdown")
+            print(f"{label:<58} {median[phase]:9.2f} {median[phase] / median['whole']:6.1%}")
+            if phase == "imports":
+                print(f"{'  of which the bare interpreter (python -c pass)':<58} {python:9.2f}")
+            if phase == "fit":
+                outside = statistics.median(r["fit"] - r["training"] for r in runs)
+                print(f"{'  of which outside the epochs (setup, callbacks)':<58} {outside:9.2f}")
+    print(f"{'whole command':<58} {median['whole']:9.2f}")
+    print(f"{'training (epochs time in metrics.jsonl)':<58} {median['training']:9.2f}")
+    ratios = [r["whole"] / r["training"] for r in runs]
+    ratio = statistics.median(ratios)
+    print(f"\nwhole / training: {ratio:.2f}x (median; runs {', '.join(f'{r:.2f}' for r in ratios)}), "
+          f"target <= {TARGET:.1f}x: {'met' if ratio <= TARGET else 'NOT met'}")
+    if args.imports:
+        print(f"\nslowest imports (cumulative, python -X importtime), top {args.imports}:")
+        for seconds, name in slowest_imports(args.imports):
+            print(f"  {seconds:6.3f} s  {name}")
+
+
+if __name__ == "__main__":
+    main()
