@@ -8,6 +8,7 @@ created, changed or removed, and the runs inside it are still whole unless the c
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 from collections.abc import Callable
@@ -183,6 +184,9 @@ def test_the_run_store_trusts_no_row_no_file_and_no_tag(case, tmp_path, deepscop
     project = write_run(tmp_path / "project")  # outside the root, and as run-like as a folder can be
     (project / "src.py").write_text("print('my project')\n")
     index(root, deepscope_in_process)
+    # the indexing command is over, as its process would be: what it left open (a store connection, whose closing
+    # removes SQLite's -wal file) goes now, not while a later command reads what the case plants
+    gc.collect()
     case.plant(root, tmp_path, deepscope_in_process)
     before_outside, before_runs = snapshot(tmp_path, skip=root), {name: snapshot(root / name) for name in case.kept}
 

@@ -160,8 +160,7 @@ def test_no_trial_starts_after_the_timeout(tmp_path):
     assert result.ran == 0 and result.best_config is None and not list(tmp_path.glob("*-trial*"))
 
 
-@pytest.mark.slow  # four interpreters importing torch: most of its ~40 s on a shared machine
-@pytest.mark.distributed
+@pytest.mark.distributed  # four interpreters importing torch: about 15 s on a quiet machine, in the default run
 def test_two_tune_processes_on_one_storage_never_run_a_trial_twice_and_lose_none(tmp_path):
     """Two `deepscope tune` commands at once on one journal, the first with two worker processes of its own: the
     study ends with exactly the trials asked for (3 + 2), numbered 0-4 once each, each a run folder of its own
