@@ -113,18 +113,17 @@ def resnet_mfu(device: str = "cuda", precision: str = "bf16", compile: bool = Fa
             "warmup_s": warmup}
 
 
-def mnist_on_gpu(seed: int, root: Path) -> dict:
+def mnist_on_gpu(seed: int, root: Path, epochs: int = 1) -> dict:
     """deepscope's MNIST default with the data on the GPU: {points: [(training seconds, test accuracy)], ...}."""
-    return deepscope_points(ROOT / "examples" / "mnist.yaml",
-                            {"train.seed": seed, "run.root": str(root), "train.device": "cuda", "run.report": False})
+    return deepscope_points(ROOT / "examples" / "mnist.yaml", {"train.seed": seed, "train.epochs": epochs,
+                            "run.root": str(root), "train.device": "cuda", "run.report": False})
 
 
-def hand_loop_on_gpu(seed: int) -> dict:
+def hand_loop_on_gpu(seed: int, epochs: int = 1) -> dict:
     """bench/mnist_time_to_accuracy.py's reference loop with the model and data on the GPU."""
     from mnist_time_to_accuracy import reference_run
 
-    seconds, accuracy = reference_run([t.cuda() for t in mnist_tensors()], seed)
-    return {"points": [(seconds, accuracy)]}
+    return reference_run([t.cuda() for t in mnist_tensors()], seed, epochs)
 
 
 def _sync(device: str) -> None:

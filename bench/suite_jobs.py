@@ -41,26 +41,37 @@ def _mnist_raw(quick: bool):
     return raw
 
 
+def _until_target(train: Callable[[int], dict], quick: bool) -> dict:
+    """The recipe's shortest budget of epochs that reaches the MNIST target (bench/common.py's shortest_budget)."""
+    from common import MNIST_TARGET, QUICK_MNIST_TARGET, shortest_budget
+
+    return shortest_budget(train, QUICK_MNIST_TARGET if quick else MNIST_TARGET)
+
+
 def mnist_deepscope(seed: int, quick: bool) -> dict:
     from common import deepscope_points
 
-    overrides = {"train.seed": seed, "run.root": tempfile.mkdtemp(prefix="deepscope-suite-"), "run.report": False}
-    if quick:
-        overrides["data.limit"] = QUICK_MNIST_ROWS
-    return deepscope_points(ROOT / "examples" / "mnist.yaml", overrides)
+    def train(epochs: int) -> dict:
+        overrides = {"train.seed": seed, "train.epochs": epochs, "run.report": False,
+                     "run.root": tempfile.mkdtemp(prefix="deepscope-suite-")}
+        if quick:
+            overrides["data.limit"] = QUICK_MNIST_ROWS
+        return deepscope_points(ROOT / "examples" / "mnist.yaml", overrides)
+    return _until_target(train, quick)
 
 
 def mnist_hand(seed: int, quick: bool) -> dict:
     from mnist_time_to_accuracy import reference_run
 
-    seconds, accuracy = reference_run(_mnist(quick), seed)
-    return {"points": [(seconds, accuracy)]}
+    data = _mnist(quick)
+    return _until_target(lambda epochs: reference_run(data, seed, epochs), quick)
 
 
 def mnist_lightning(seed: int, quick: bool) -> dict:
     from peers import lightning_mnist
 
-    return lightning_mnist.run(_mnist(quick), seed)
+    data = _mnist(quick)
+    return _until_target(lambda epochs: lightning_mnist.run(data, seed, epochs), quick)
 
 
 def mnist_keras_example(seed: int, quick: bool) -> dict:
@@ -72,7 +83,8 @@ def mnist_keras_example(seed: int, quick: bool) -> dict:
 def mnist_keras_same(seed: int, quick: bool) -> dict:
     from peers import keras_mnist
 
-    return keras_mnist.same_net(_mnist_raw(quick), seed)
+    raw = _mnist_raw(quick)
+    return _until_target(lambda epochs: keras_mnist.same_net(raw, seed, epochs), quick)
 
 
 def trainer_overhead(seed: int, quick: bool) -> dict:
@@ -108,13 +120,14 @@ def mnist1d_deepscope(seed: int, quick: bool) -> dict:
 def gpu_mnist_deepscope(seed: int, quick: bool) -> dict:
     import gpu
 
-    return gpu.mnist_on_gpu(seed, Path(tempfile.mkdtemp(prefix="deepscope-suite-")))
+    return _until_target(lambda epochs: gpu.mnist_on_gpu(seed, Path(tempfile.mkdtemp(prefix="deepscope-suite-")),
+                                                         epochs), quick=False)
 
 
 def gpu_mnist_hand(seed: int, quick: bool) -> dict:
     import gpu
 
-    return gpu.hand_loop_on_gpu(seed)
+    return _until_target(lambda epochs: gpu.hand_loop_on_gpu(seed, epochs), quick=False)
 
 
 def gpu_resnet(seed: int, quick: bool) -> dict:

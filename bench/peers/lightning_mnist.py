@@ -1,6 +1,7 @@
 """PyTorch Lightning on MNIST: the reference net and recipe of bench/mnist_time_to_accuracy.py (conv 24@5x5 ->
 pool -> conv 32@3x3 -> pool -> dense 256; Adam lr 1e-2, betas (0.7, 0.9); one-cycle stepped every batch; batch
-256; 1 epoch), with the data served by a `DataLoader` over a `TensorDataset`, as Lightning's docs do.
+256; 1 epoch, or as many as bench/suite.py asks for), with the data served by a `DataLoader` over a
+`TensorDataset`, as Lightning's docs do.
 
 Lightning is given its fastest settings (no logger, checkpoint, progress bar or model summary); the time is that
 of its training epochs (a Callback's epoch start to end), as for the other peers, and `fit` as a whole apart.
@@ -22,7 +23,7 @@ def run(data, seed: int, epochs: int = 1) -> dict:
         import lightning as L
     except ImportError as error:
         raise SystemExit(f"Lightning is not installed ({error}); pip install -e \".[bench]\"") from None
-    from mnist_time_to_accuracy import reference_net
+    from mnist_time_to_accuracy import reference_net, test_accuracy
 
     x_train, y_train, x_test, y_test = data
     L.seed_everything(seed, verbose=False)
@@ -54,7 +55,7 @@ def run(data, seed: int, epochs: int = 1) -> dict:
 
         def on_train_epoch_end(self, trainer, module):
             self.elapsed += time.perf_counter() - self.started
-            self.points.append((self.elapsed, accuracy(module.net, x_test, y_test)))
+            self.points.append((self.elapsed, test_accuracy(module.net, x_test, y_test)))
 
     timer = TestEachEpoch()
     trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
@@ -63,11 +64,3 @@ def run(data, seed: int, epochs: int = 1) -> dict:
     trainer.fit(Classifier(), loader)
     return {"points": timer.points, "seconds": time.perf_counter() - started}
 
-
-@torch.no_grad()
-def accuracy(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    was_training = net.training
-    net.eval()
-    correct = sum((net(x[i : i + 2000]).argmax(1) == y[i : i + 2000]).sum().item() for i in range(0, len(x), 2000))
-    net.train(was_training)
-    return correct / len(x)

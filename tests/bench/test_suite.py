@@ -15,7 +15,7 @@ sys.path.insert(0, str(BENCH))
 
 import gpu  # noqa: E402
 import suite  # noqa: E402
-from common import time_to_accuracy  # noqa: E402
+from common import shortest_budget, time_to_accuracy  # noqa: E402
 
 
 def test_the_dry_run_prints_every_row():
@@ -78,6 +78,40 @@ def test_a_failed_measurement_is_shown_not_hidden():
 def test_time_to_accuracy_is_the_first_epoch_that_gets_there():
     assert time_to_accuracy([(1.0, 0.97), (2.0, 0.991), (3.0, 0.989)], 0.99) == 2.0
     assert time_to_accuracy([(1.0, 0.97)], 0.99) is None
+
+
+def test_a_recipe_short_of_the_target_trains_longer_until_it_gets_there():
+    budgets = []
+
+    def train(epochs):  # reaches 99 % only with a 3-epoch schedule
+        budgets.append(epochs)
+        curve = [0.98, 0.991, 0.993] if epochs == 3 else [0.97, 0.985][-epochs:]
+        return {"points": [(2.0 * (e + 1), accuracy) for e, accuracy in enumerate(curve)]}
+
+    result = shortest_budget(train, 0.99)
+    assert budgets == [1, 2, 3] and result["epochs"] == 3
+    assert time_to_accuracy(result["points"], 0.99) == 4.0  # the 3-epoch run's second epoch gets there
+    assert result["tried"] == [(1, 0.985, 2.0), (2, 0.985, 4.0), (3, 0.993, 6.0)]
+    never = shortest_budget(lambda epochs: {"points": [(1.0 * epochs, 0.9)]}, 0.99, max_epochs=2)
+    assert never["epochs"] == 2 and time_to_accuracy(never["points"], 0.99) is None  # stops at the cap, says short
+
+
+def test_the_table_names_the_epochs_a_searched_recipe_took():
+    results = fake_results()
+    results["mnist.hand"] = [{**r, "epochs": e} for r, e in zip(results["mnist.hand"], (1, 2))]
+    table = suite.rows(quick=False)
+    text = suite.render(table, results, quick=False, dry_run=False, cuda=False)
+    assert "5.20s, 1-2 epochs" in text
+
+
+def test_the_hand_loop_runs_several_epochs_with_a_point_each():
+    from mnist_time_to_accuracy import reference_run
+
+    torch.manual_seed(0)
+    x, y = torch.randn(512, 1, 28, 28), torch.randint(0, 10, (512,))
+    result = reference_run((x, y, x[:64], y[:64]), seed=0, epochs=2)
+    (t1, a1), (t2, a2) = result["points"]
+    assert 0 < t1 < t2 == result["seconds"] and 0.0 <= a1 <= 1.0 and 0.0 <= a2 <= 1.0
 
 
 def test_the_mnist1d_reader_reads_the_shared_data(data_dir):
