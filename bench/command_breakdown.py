@@ -71,6 +71,33 @@ def deepscope_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "deepscope.cli"]
 
 
+# A plain PyTorch script doing the same training, start to exit, run beside each command: what any PyTorch program
+# pays (the interpreter, `import torch`, reading MNIST, the first optimizer, which imports torch._dynamo)
+BARE_SCRIPT = """
+import sys, time
+sys.path.insert(0, {bench!r})
+started = time.perf_counter()
+import torch
+imported = time.perf_counter()
+torch.optim.Adam(torch.nn.Linear(1, 1).parameters())  # torch imports torch._dynamo for its first optimizer
+optimizer = time.perf_counter()
+from common import mnist_tensors
+from mnist_time_to_accuracy import reference_run
+print(imported - started, optimizer - imported, reference_run(mnist_tensors(), seed=0)["seconds"])
+"""
+
+
+def bare_script() -> dict[str, float]:
+    """The hand-written loop as a whole script in a fresh process: wall time, its training time, and the time
+    `import torch` and the first optimizer take in it."""
+    code = BARE_SCRIPT.format(bench=str(Path(__file__).parent))
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - started
+    torch_import, first_optimizer, training = map(float, done.stdout.split())
+    return {"whole": wall, "training": training, "torch": torch_import + first_optimizer}
+
+
 def interpreter_start(runs: int = 5) -> float:
     times = []
     for _ in range(runs):
@@ -104,10 +131,12 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="dotted overrides passed to the command (for quick checks)")
     args = parser.parse_args()
     print(f"# `deepscope train {args.config.name}` start to exit, {args.runs} fresh processes; {machine()}")
-    runs = []
-    for i in range(args.runs):
+    runs, bare = [], []
+    for i in range(args.runs):  # interleaved, so both see the same machine load
         runs.append(run_once(args.config.resolve(), args.overrides))
-        print(f"run {i + 1}: whole {runs[-1]['whole']:.2f} s, training {runs[-1]['training']:.2f} s", flush=True)
+        bare.append(bare_script())
+        print(f"run {i + 1}: whole {runs[-1]['whole']:.2f} s, training {runs[-1]['training']:.2f} s; the plain "
+              f"script: whole {bare[-1]['whole']:.2f} s, training {bare[-1]['training']:.2f} s", flush=True)
     if args.json:
         write_text(args.json, json.dumps(runs, indent=1))
     median = {key: statistics.median(r[key] for r in runs if key in r) for key in runs[0]}
@@ -128,6 +157,14 @@ def main() -> None:
     ratio = statistics.median(ratios)
     print(f"\nwhole / training: {ratio:.2f}x (median; runs {', '.join(f'{r:.2f}' for r in ratios)}), "
           f"target <= {TARGET:.1f}x: {'met' if ratio <= TARGET else 'NOT met'}")
+    floor = statistics.median(b["whole"] / b["training"] for b in bare)
+    torch_start = statistics.median(b["torch"] for b in bare)
+    own = statistics.median(r["whole"] - r["training"] - b["torch"] for r, b in zip(runs, bare))
+    print(f"the plain PyTorch script of the same training (bench/mnist_time_to_accuracy.py's loop), start to exit: "
+          f"whole / training {floor:.2f}x; `import torch` + torch's first optimizer (it imports torch._dynamo) "
+          f"{torch_start:.2f} s of every PyTorch program's start")
+    print(f"deepscope's own time outside training (whole - training - torch's start): {own:.2f} s, "
+          f"{own / median['training']:.2f}x the training time")
     if args.imports:
         print(f"\nslowest imports (cumulative, python -X importtime), top {args.imports}:")
         for seconds, name in slowest_imports(args.imports):

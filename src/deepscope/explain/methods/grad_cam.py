@@ -5,10 +5,9 @@ spectrograms (n, 1, F, T) -> (n, F, T), series and text (n, T, 1)."""
 
 from __future__ import annotations
 
-from captum.attr import LayerAttribution, LayerGradCam
-
 from deepscope.explain.layers import grad_cam_layer, last_convolution
 from deepscope.explain.methods.base import METHODS, Method, encoder_of
+from deepscope.explain.methods.captum_api import attr
 
 
 class GradCamMethod(Method):
@@ -27,14 +26,14 @@ class GradCamMethod(Method):
     def compute(self, view, x, context, targets, baseline, **settings):
         layer_name, layer = grad_cam_layer(encoder_of(view, view.input_name))
         with view.on_logits():  # the class score before the softmax, as in the paper (see ScoreView.on_logits)
-            maps = LayerGradCam(view, layer).attribute(x, target=targets, additional_forward_args=context,
+            maps = attr().LayerGradCam(view, layer).attribute(x, target=targets, additional_forward_args=context,
                                                        relu_attributions=True)  # (n, 1, h, w) or (n, 1, t)
         if maps.ndim == 4:  # images (n, C, H, W) and spectrograms (n, F, T)
             size = x.shape[-2:]
-            up = LayerAttribution.interpolate(maps, tuple(size), interpolate_mode="bilinear")
+            up = attr().LayerAttribution.interpolate(maps, tuple(size), interpolate_mode="bilinear")
             return (up if x.ndim == 4 else up.squeeze(1)), {"layer": layer_name}
         # a 1-D convolution over time: series windows and token embeddings are (n, T, D), time on axis 1
-        up = LayerAttribution.interpolate(maps, (x.shape[1],), interpolate_mode="linear")  # (n, 1, T)
+        up = attr().LayerAttribution.interpolate(maps, (x.shape[1],), interpolate_mode="linear")  # (n, 1, T)
         return up.transpose(1, 2), {"layer": layer_name}  # (n, T, 1)
 
 

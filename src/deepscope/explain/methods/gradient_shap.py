@@ -4,9 +4,9 @@ references drawn from a distribution; here the baseline and the batch's own exam
 from __future__ import annotations
 
 import torch
-from captum.attr import GradientShap
 
 from deepscope.explain.methods.base import METHODS, Method
+from deepscope.explain.methods.captum_api import attr
 
 
 class GradientShapMethod(Method):
@@ -15,7 +15,7 @@ class GradientShapMethod(Method):
 
     def compute(self, view, x, context, targets, baseline, *, samples, noise, **settings):
         references = torch.cat([baseline.expand(1, *x.shape[1:]), x])  # (1 + n, ...) the baseline and the data
-        attributions = GradientShap(view).attribute(
+        attributions = attr().GradientShap(view).attribute(
             x, baselines=references, n_samples=samples, stdevs=noise, target=targets,
             additional_forward_args=context)
         return attributions, {"samples": samples}

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import warnings
 
-from captum.attr import GuidedBackprop
 from torch import nn
 
 from deepscope.explain.methods.base import METHODS, Method, encoder_of
+from deepscope.explain.methods.captum_api import attr
 
 
 class GuidedBackpropMethod(Method):
@@ -25,7 +25,7 @@ class GuidedBackpropMethod(Method):
     def compute(self, view, x, context, targets, baseline, **settings):
         with warnings.catch_warnings():  # Captum announces its (temporary) ReLU hooks on every call
             warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU")
-            return GuidedBackprop(view).attribute(x, target=targets, additional_forward_args=context), {}
+            return attr().GuidedBackprop(view).attribute(x, target=targets, additional_forward_args=context), {}
 
 
 METHODS.register("guided_backprop")(GuidedBackpropMethod())

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from captum.attr import InputXGradient
-
 from deepscope.explain.methods.base import METHODS, Method
+from deepscope.explain.methods.captum_api import attr
 
 
 class InputXGradientMethod(Method):
     name = "input_x_gradient"
 
     def compute(self, view, x, context, targets, baseline, **settings):
-        return InputXGradient(view).attribute(x, target=targets, additional_forward_args=context), {}
+        return attr().InputXGradient(view).attribute(x, target=targets, additional_forward_args=context), {}
 
 
 METHODS.register("input_x_gradient")(InputXGradientMethod())

@@ -4,9 +4,8 @@ convergence delta is how far they miss, kept in `extra["delta"]` (n,)."""
 
 from __future__ import annotations
 
-from captum.attr import IntegratedGradients
-
 from deepscope.explain.methods.base import METHODS, Method
+from deepscope.explain.methods.captum_api import attr
 
 STEPS = 32  # Riemann steps; Sundararajan et al. use 20-300, and the delta says when more are needed
 
@@ -16,7 +15,7 @@ class IntegratedGradientsMethod(Method):
     options = {"baseline": "zeros", "steps": STEPS, "internal_batch_size": None}
 
     def compute(self, view, x, context, targets, baseline, *, steps, internal_batch_size, **settings):
-        attributions, delta = IntegratedGradients(view).attribute(
+        attributions, delta = attr().IntegratedGradients(view).attribute(
             x, baselines=baseline.expand_as(x), target=targets, additional_forward_args=context, n_steps=steps,
             internal_batch_size=internal_batch_size, return_convergence_delta=True)
         return attributions, {"delta": delta.detach(), "steps": steps}

@@ -5,9 +5,8 @@ same over mels x frames, series one step of one channel, text one token; a table
 
 from __future__ import annotations
 
-from captum.attr import FeatureAblation, Occlusion
-
 from deepscope.explain.methods.base import METHODS, Method
+from deepscope.explain.methods.captum_api import attr
 
 
 class OcclusionMethod(Method):
@@ -18,9 +17,9 @@ class OcclusionMethod(Method):
         common = {"target": targets, "additional_forward_args": context, "baselines": baseline.expand_as(x),
                   "perturbations_per_eval": perturbations_per_eval}
         if view.modality == "table":
-            return FeatureAblation(view).attribute(x, feature_mask=view.space.feature_mask(), **common), {}
+            return attr().FeatureAblation(view).attribute(x, feature_mask=view.space.feature_mask(), **common), {}
         shape, strides = _patch(view.modality, x, window, stride)
-        attributions = Occlusion(view).attribute(x, sliding_window_shapes=shape, strides=strides, **common)
+        attributions = attr().Occlusion(view).attribute(x, sliding_window_shapes=shape, strides=strides, **common)
         return attributions, {"window": shape, "stride": strides}
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from captum.attr import FeaturePermutation
 
 from deepscope.errors import UserError
 from deepscope.explain.methods.base import METHODS, Method, input_modality
+from deepscope.explain.methods.captum_api import attr
 from deepscope.explain.view import ScoreView
 
 REPEATS = 20  # shuffles for the global importance; the interval's width shrinks as 1/sqrt(repeats)
@@ -39,7 +39,7 @@ class PermutationMethod(Method):
             raise UserError("permutation shuffles a column across examples: explain at least 2 (e.g. --n 100)")
         with torch.random.fork_rng(devices=[]):  # Captum shuffles with torch's global generator
             torch.manual_seed(seed)
-            attributions = FeaturePermutation(view).attribute(x, target=targets, additional_forward_args=context,
+            attributions = attr().FeaturePermutation(view).attribute(x, target=targets, additional_forward_args=context,
                                                               feature_mask=feature_mask(view, x))
         if view.modality == "table":  # every slot of a column holds the column's drop: keep it once, not per slot
             attributions = attributions / view.space.slices.bincount().to(x.device)[view.space.slices.to(x.device)]

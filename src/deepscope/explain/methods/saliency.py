@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from captum.attr import Saliency
-
 from deepscope.explain.methods.base import METHODS, Method
+from deepscope.explain.methods.captum_api import attr
 
 
 class SaliencyMethod(Method):
     name = "saliency"
 
     def compute(self, view, x, context, targets, baseline, **settings):
-        return Saliency(view).attribute(x, target=targets, additional_forward_args=context, abs=True), {}
+        return attr().Saliency(view).attribute(x, target=targets, additional_forward_args=context, abs=True), {}
 
 
 METHODS.register("saliency")(SaliencyMethod())

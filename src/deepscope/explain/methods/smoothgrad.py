@@ -4,9 +4,8 @@ which removes much of the speckle of a single gradient. The noise's spread is `n
 
 from __future__ import annotations
 
-from captum.attr import NoiseTunnel, Saliency
-
 from deepscope.explain.methods.base import METHODS, Method
+from deepscope.explain.methods.captum_api import attr
 
 
 class SmoothGradMethod(Method):
@@ -15,7 +14,7 @@ class SmoothGradMethod(Method):
 
     def compute(self, view, x, context, targets, baseline, *, samples, noise):
         spread = float(noise * (x.detach().max() - x.detach().min()).clamp(min=1e-6))
-        attributions = NoiseTunnel(Saliency(view)).attribute(
+        attributions = attr().NoiseTunnel(attr().Saliency(view)).attribute(
             x, nt_type="smoothgrad", nt_samples=samples, stdevs=spread, target=targets,
             additional_forward_args=context)
         return attributions, {"samples": samples, "stdev": spread}
