@@ -2,7 +2,8 @@
 
 The claims: two processes with the same global batch and seed end where one process does (the ranks share each
 global batch, their gradients are averaged, and the metrics are reduced over both halves of each split); a rank
-that dies stops the run with a clear message, not a hang; and a killed two-process run resumes.
+that dies stops the run with a clear message, not a hang; a rank that falls silent times the collectives out
+instead of hanging them; and a killed two-process run resumes.
 """
 
 from __future__ import annotations
@@ -191,3 +192,36 @@ def test_a_streamed_folder_trains_in_two_processes_as_in_one(tmp_path):
         assert two[split]["n"] == one[split]["n"]
         assert two[split]["loss"] == pytest.approx(one[split]["loss"], rel=LOSS_TOLERANCE)
         assert abs(two[split]["accuracy"] - one[split]["accuracy"]) <= ACCURACY_TOLERANCE
+
+
+HUNG_RANK = """
+import sys, time
+from deepscope.training.distributed import DDP, lost_a_rank
+import torch
+
+strategy = DDP("cpu")  # the collective timeout comes from DEEPSCOPE_DDP_TIMEOUT
+if strategy.rank == 1:
+    time.sleep(120)  # alive but silent: a stopped or deadlocked rank, which no process exit reveals
+    sys.exit(0)
+started = time.perf_counter()
+try:
+    strategy.reduce_sum(torch.ones(1))
+except Exception as error:
+    print(f"rank 0 gave up after {time.perf_counter() - started:.1f} s; lost a rank: {lost_a_rank(error)}", flush=True)
+    sys.exit(1)
+print("the collective completed without rank 1", flush=True)
+"""
+
+
+def test_a_silent_rank_times_out_the_collective_instead_of_hanging(tmp_path):
+    script = tmp_path / "hung.py"
+    script.write_text(HUNG_RANK)
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+                           str(script)], capture_output=True, text=True, env={**_env(), "DEEPSCOPE_DDP_TIMEOUT": "3"},
+                          timeout=100)
+    assert done.returncode != 0
+    line = next(line for line in done.stdout.splitlines() if line.startswith("rank 0 gave up"))
+    waited = float(line.split("after ")[1].split(" s")[0])
+    assert 2.5 <= waited < 20 and line.endswith("lost a rank: True"), line  # the timeout, not rank 1's 120 s
+    assert time.perf_counter() - started < 90  # torchrun then stopped the sleeping rank: the whole run ended
