@@ -160,6 +160,16 @@ def streaming(seed: int, quick: bool) -> dict:
     return {mode: r["examples"] / r["seconds"] for mode, r in runs.items()}
 
 
+def command(seed: int, quick: bool) -> dict:
+    """bench/command_breakdown.py's measurement: the whole `deepscope train examples/mnist.yaml` in a fresh process
+    and, beside it, the plain PyTorch script of the same training."""
+    import command_breakdown
+
+    overrides = [f"train.seed={seed}", *([f"data.limit={QUICK_MNIST_ROWS}"] if quick else [])]
+    run = command_breakdown.run_once(ROOT / "examples" / "mnist.yaml", overrides)
+    return {"command": {k: run[k] for k in ("whole", "training")}, "plain": command_breakdown.bare_script()}
+
+
 JOBS: dict[str, Callable[[int, bool], dict]] = {
     "mnist_deepscope": mnist_deepscope,
     "mnist_hand": mnist_hand,
@@ -174,6 +184,7 @@ JOBS: dict[str, Callable[[int, bool], dict]] = {
     "gpu_resnet": gpu_resnet,
     "ddp": ddp,
     "streaming": streaming,
+    "command": command,
 }
 
 

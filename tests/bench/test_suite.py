@@ -41,6 +41,7 @@ def fake_results() -> dict[str, list[dict]]:
            for name, acc in (("logistic", 0.31), ("mlp", 0.70), ("cnn", 0.93), ("gru", 0.90))},
         "mnist1d.deepscope": [curve((0.5, 0.60), (1.0, 0.92), (2.0, 0.95), (4.0, 0.965))] * 2,
         "streaming": [{"stream": 800.0, "memory": 1000.0}],
+        "command": [{"command": {"whole": 11.0, "training": 4.4}, "plain": {"whole": 12.0, "training": 6.0}}] * 2,
         "ddp": [{"1": {"throughput": 9000.0, "accuracy": 0.99, "seconds": 9.0},
                  "2": {"throughput": 6000.0, "accuracy": 0.989, "seconds": 12.0}}] * 2,
     }
@@ -65,6 +66,8 @@ def test_the_table_judges_made_up_results():
     assert ddp[1:4] == ["6,000 vs 9,000 ex/s", "0.9900/0.9890", "0.67"]
     streaming = row[next(r.what for r in table if r.key == "streaming")]
     assert streaming[1] == "800 vs 1,000 ex/s" and streaming[3:6] == ["0.80", ">= 0.7", "yes"]
+    command = row[next(r.what for r in table if r.key == "command")]
+    assert command[1] == "11.00s for 4.40s (a plain torch script: 2.00x)" and command[3:6] == ["2.50", "<= 2.0", "no"]
 
 
 def test_a_failed_measurement_is_shown_not_hidden():
